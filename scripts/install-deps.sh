@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what medsoc needs to build, test and run, from Debian 12 packages only.
+# Idempotent and non-interactive: installs only the packages that are absent, and does nothing
+# (not even `apt-get update`) when everything is present. Needs root or sudo for installing.
+#
+# Usage: scripts/install-deps.sh [--check]   (--check: list what is missing, exit 1 if anything is)
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
+  # core libraries
+  libboost1.81-dev libssl-dev libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev
+  libsodium-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev curl openssl sqlite3 python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ "${1:-}" == "--check" ]]; then
+  printf 'missing: %s\n' "${missing[*]}"
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install packages" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
