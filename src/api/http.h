@@ -52,6 +52,12 @@ struct Response {
   bool HasHeader(std::string_view name) const;
 };
 
+// Response header through which a handler (the dispatcher) reports the matched route pattern, e.g.
+// "/api/v1/users/{id}", for the route label of the HTTP metrics. HttpServer removes it before the
+// response is sent; a response without it is counted under route "unmatched", so raw paths never
+// become label values.
+inline constexpr std::string_view kRouteHeader = "x-medsoc-route";
+
 // Builds the standard error body {"error":{"code":..., "message":...}}.
 Response ErrorResponse(int status, std::string_view code, std::string_view message);
 

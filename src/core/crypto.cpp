@@ -115,7 +115,9 @@ std::string SecretBox::Seal(std::string_view plaintext) const {
 
 Result<std::string> SecretBox::Open(std::string_view sealed) const {
   if (sealed.substr(0, 3) != "v1:") return Error(ErrorCode::kCorruption, "sealed secret has an unknown version");
-  MEDSOC_ASSIGN_OR_RETURN(std::string buf, Base64UrlDecode(sealed.substr(3)));
+  auto decoded = Base64UrlDecode(sealed.substr(3));
+  if (!decoded.ok()) return Error(ErrorCode::kCorruption, "sealed secret is not valid base64url");
+  std::string buf = std::move(decoded).value();
   if (buf.size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
     return Error(ErrorCode::kCorruption, "sealed secret is truncated");
   const auto* p = reinterpret_cast<const unsigned char*>(buf.data());
