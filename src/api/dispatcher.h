@@ -21,6 +21,7 @@
 #include "api/router.h"
 #include "auth/audit.h"
 #include "auth/service.h"
+#include "core/crypto.h"
 #include "core/options.h"
 #include "store/state_store.h"
 
@@ -33,6 +34,7 @@ struct ApiServices {
   auth::AuditTrail& audit;
   Metrics& metrics;
   const Options& options;
+  const core::SecretBox& secrets;  // seals secrets stored at rest (master key)
 };
 
 class RequestContext {

@@ -125,7 +125,9 @@ TEST(HttpTest, SecurityHeaders) {
   EXPECT_FALSE(custom.HasHeader("Cache-Control"));
   EXPECT_TRUE(custom.HasHeader("Strict-Transport-Security"));
   for (const auto& [k, v] : custom.headers) {
-    if (k == "Content-Security-Policy") EXPECT_EQ(v, "default-src 'none'");
+    if (k == "Content-Security-Policy") {
+      EXPECT_EQ(v, "default-src 'none'");
+    }
   }
 }
 

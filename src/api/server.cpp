@@ -228,8 +228,15 @@ struct ServerCore {
       std::lock_guard<std::mutex> lock(sessions_mu);
       sessions.erase(s);
     }
-    std::size_t now = --connections;
-    if (metrics) metrics->SetGauge("medsoc_http_open_connections", static_cast<double>(now));
+    --connections;
+    PublishConnections();
+  }
+  // Serialised, and always publishes the current count, so that the last write wins with the
+  // latest value even when sessions open and close on several threads at once.
+  void PublishConnections() {
+    if (!metrics) return;
+    std::lock_guard<std::mutex> lock(gauge_mu);
+    metrics->SetGauge("medsoc_http_open_connections", static_cast<double>(connections.load()));
   }
   std::vector<std::shared_ptr<SessionBase>> LiveSessions() {
     std::vector<std::shared_ptr<SessionBase>> out;
@@ -248,6 +255,7 @@ struct ServerCore {
   const int thread_count;
 
   std::mutex sessions_mu;
+  std::mutex gauge_mu;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
@@ -648,7 +656,7 @@ Status ServerCore::Start(const std::string& host, std::uint16_t port) {
     return Error(ErrorCode::kUnavailable, "HTTP server: cannot listen on " + where + ": " + ec.message());
   }
   bound_port = acceptor.local_endpoint(ec).port();
-  if (metrics) metrics->SetGauge("medsoc_http_open_connections", 0);
+  PublishConnections();
 
   work.emplace(ioc.get_executor());
   asio::post(acceptor.get_executor(), [this] { DoAccept(); });
@@ -703,8 +711,8 @@ void ServerCore::OnAccept(const beast::error_code& ec, tcp::socket socket) {
     return DoAccept();
   }
   socket.set_option(tcp::no_delay(true), ignored);
-  std::size_t now = ++connections;
-  if (metrics) metrics->SetGauge("medsoc_http_open_connections", static_cast<double>(now));
+  ++connections;
+  PublishConnections();
   std::shared_ptr<SessionBase> session;
   if (ssl_ctx) {
     session = std::make_shared<Session<true>>(*this, std::move(socket));

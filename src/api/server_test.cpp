@@ -262,6 +262,19 @@ TEST(ServerTest, ChunkedBodyAndHead) {
   EXPECT_EQ(g->body.substr(0, 10), "GET /after");
 }
 
+TEST(ServerTest, ExpectContinue) {
+  TestServer t;
+  ASSERT_TRUE(t.Start().ok());
+  Conn c(t.server->port());
+  auto interim = c.RoundTrip("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  auto r = c.RoundTrip("hello");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("body=hello"), std::string::npos);
+}
+
 TEST(ServerTest, OversizedBodyGets413BeforeTheBodyIsRead) {
   ServerOptions o;
   o.max_body_bytes = 1024;

@@ -10,6 +10,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -23,6 +25,7 @@
 #include "auth/audit.h"
 #include "auth/service.h"
 #include "core/log.h"
+#include "core/master_key.h"
 #include "core/time.h"
 
 namespace medsoc::app {
@@ -61,6 +64,43 @@ class TestClock {
   std::thread thread_;
 };
 
+// Periodic maintenance of the state store: removes sessions idle past the timeout (they would be
+// refused anyway; this keeps the table small and the cookies' hashes out of the database).
+class Housekeeping {
+ public:
+  Housekeeping(store::StateStore& store, const AuthOptions& auth) : store_(store), auth_(auth) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Housekeeping() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto st = store_.DeleteSessionsIdleSince(core::Now() - core::Minutes(auth_.session_idle_minutes));
+      if (!st.ok()) spdlog::warn("housekeeping: {}", st.error().ToString());
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(60), [this] { return stop_; });
+    }
+  }
+
+  store::StateStore& store_;
+  const AuthOptions& auth_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
@@ -92,13 +132,16 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   std::unique_ptr<store::StateStore> store = std::move(*store_r);
 
   // 4. services
+  auto master_key = core::LoadOrCreateMasterKey(options);
+  if (!master_key.ok()) return Fail("master key", master_key.error());
+  const core::SecretBox secrets(std::move(*master_key));
   auth::AuditTrail audit(*store);
   auth::AuthService auth(*store, audit, options.auth);
   api::Metrics metrics;
 
   // 5. routes
   api::Router router;
-  api::ApiServices services{*store, auth, audit, metrics, options};
+  api::ApiServices services{*store, auth, audit, metrics, options, secrets};
   api::RegisterSystemRoutes(router, services);
   api::RegisterAuthRoutes(router, services);
   api::RegisterAdminRoutes(router, services);
@@ -136,11 +179,14 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   }
   std::fflush(stdout);
 
+  Housekeeping housekeeping(*store, options.auth);
+
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 
   // Teardown, in reverse order.
+  housekeeping.Stop();
   server.Stop();
   audit.Record({.tenant_id = std::string(store::kDefaultTenant), .user = "-", .source_ip = "local",
                 .action = "system.stop", .outcome = "success", .detail = "signal " + std::to_string(sig)});

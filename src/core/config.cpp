@@ -889,7 +889,9 @@ std::string ConfigReferenceMarkdown() {
   md += "Every key can also be set by an environment variable named `MEDSOC_` followed by the key path in\n"
         "upper case with dots replaced by underscores: `server.tls.key_password` is\n"
         "`MEDSOC_SERVER_TLS_KEY_PASSWORD`. The environment wins over the file. Values follow the same rules\n"
-        "as in the file, and errors name the variable. An empty variable counts as unset.\n\n";
+        "as in the file, and errors name the variable. An empty variable counts as unset. The pair\n"
+        "`server.tls.cert_file` and `server.tls.key_file` is checked in the file and again after the\n"
+        "environment is applied, so set both in the same place.\n\n";
   md += "## Secrets\n\n";
   md += "Keys marked *secret* (";
   bool first = true;
