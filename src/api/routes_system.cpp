@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "api/routes.h"
+#include "core/config.h"
 #include "core/time.h"
 
 namespace medsoc::api {
@@ -66,6 +67,21 @@ void RegisterSystemRoutes(Router& router, ApiServices& s) {
                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
                r.body = s.metrics.Render();
                return r;
+             });
+
+  router.Add({.method = Method::kGet,
+              .pattern = "/api/v1/config",
+              .permission = Permission::kConfigRead,
+              .summary = "The effective configuration, key by key with defaults; secrets are never shown",
+              .tag = "system",
+              .response_schema = R"({"type":"object","properties":{"items":{"type":"array","items":{
+                "type":"object","properties":{"key":{"type":"string"},"value":{"type":"string"},
+                "default":{"type":"string"},"secret":{"type":"boolean"}}}}}})"},
+             [&s](RequestContext&) {
+               nlohmann::json items = nlohmann::json::array();
+               for (const auto& e : core::EffectiveConfig(s.options))
+                 items.push_back({{"key", e.key}, {"value", e.value}, {"default", e.default_value}, {"secret", e.secret}});
+               return JsonResponse(200, {{"items", items}});
              });
 
   router.Add({.method = Method::kGet,

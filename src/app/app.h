@@ -30,6 +30,7 @@ struct ServeFlags {
 int RunServe(const GlobalFlags& flags, const ServeFlags& serve);
 int RunConfigCheck(const std::string& file);
 int RunConfigReference();
+int RunConfigExample();
 int RunUserAdd(const GlobalFlags& flags, const std::string& name, const std::string& role, const std::string& tenant,
                bool provider_wide, bool password_stdin);
 int RunUserPasswd(const GlobalFlags& flags, const std::string& name, bool password_stdin, bool temporary);

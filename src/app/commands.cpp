@@ -146,6 +146,11 @@ int RunConfigReference() {
   return 0;
 }
 
+int RunConfigExample() {
+  std::fputs(core::ExampleConfigYaml().c_str(), stdout);
+  return 0;
+}
+
 int RunUserAdd(const GlobalFlags& flags, const std::string& name, const std::string& role_name,
                const std::string& tenant, bool provider_wide, bool password_stdin) {
   auto role = auth::ParseRole(role_name);

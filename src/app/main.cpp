@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   check->add_option("FILE", check_file, "configuration file")->required();
   auto* reference = config->add_subcommand("reference", "print the configuration reference (Markdown)");
   add_globals(reference);
+  auto* example = config->add_subcommand("example", "print a commented example configuration with every default");
+  add_globals(example);
 
   auto* user = cli.add_subcommand("user", "manage users");
   user->require_subcommand(1);
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return RunServe(g, serve_flags);
   if (check->parsed()) return RunConfigCheck(check_file);
   if (reference->parsed()) return RunConfigReference();
+  if (example->parsed()) return RunConfigExample();
   if (user_add->parsed()) return RunUserAdd(g, name, role, tenant, provider_wide, password_stdin);
   if (user_passwd->parsed()) return RunUserPasswd(g, name, password_stdin, temporary);
   if (user_list->parsed()) return RunUserList(g, tenant);

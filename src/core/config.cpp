@@ -927,6 +927,21 @@ std::string ConfigReferenceMarkdown() {
   return md;
 }
 
+std::vector<ConfigEntry> EffectiveConfig(const Options& options) {
+  Options copy = options;  // FormatValue reads through the schema's mutable accessors
+  std::vector<ConfigEntry> out;
+  for (const KeySpec& spec : Schema()) {
+    ConfigEntry e{.key = std::string(spec.path), .value = FormatValue(spec, copy),
+                  .default_value = DefaultText(spec), .secret = spec.secret};
+    if (spec.secret) {
+      e.value = e.value.empty() ? "" : "(set)";
+      e.default_value = "";
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::string ExampleConfigYaml() {
   std::string y;
   y += "# medsoc configuration: every key at its default, with what it does.\n"

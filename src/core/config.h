@@ -34,6 +34,16 @@ Status ApplyEnvironment(Options& options, const char* (*getenv_fn)(const char*) 
 // The configuration reference (docs/configuration.md) generated from the schema table.
 std::string ConfigReferenceMarkdown();
 
+// The effective value of every key, in schema order, for display (GET /api/v1/config). A secret's
+// value is never returned: `value` is "(set)" or "" and `secret` is true.
+struct ConfigEntry {
+  std::string key;
+  std::string value;
+  std::string default_value;
+  bool secret = false;
+};
+std::vector<ConfigEntry> EffectiveConfig(const Options& options);
+
 // A commented example medsoc.yaml with every key at its default (secrets omitted).
 std::string ExampleConfigYaml();
 

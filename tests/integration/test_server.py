@@ -61,6 +61,22 @@ class SurfaceTest(ServerTest):
         self.assertIn("medsoc_http_request_duration_seconds", m.body)
 
 
+class ConfigEndpointTest(ServerTest):
+    config_extra = "master_key: " + "ab" * 32 + "\n"
+
+    def test_effective_config_hides_secrets(self):
+        admin = self.server.admin()
+        r = admin.get("/api/v1/config")
+        self.assertEqual(r.status, 200)
+        items = {i["key"]: i for i in r.json()["items"]}
+        self.assertEqual(items["auth.argon2_strength"]["value"], "interactive")
+        self.assertEqual(items["auth.argon2_strength"]["default"], "moderate")
+        self.assertTrue(items["master_key"]["secret"])
+        self.assertEqual(items["master_key"]["value"], "(set)")
+        self.assertNotIn("ab" * 32, r.body)
+        self.assertIn("server.tls.key_password", items)
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_stops_cleanly(self):
         s = Server().start()
