@@ -1,6 +1,6 @@
 # Warnings applied to medsoc's own targets (not to third-party headers).
 function(medsoc_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers)
 endfunction()
 
 # medsoc_module(NAME SOURCES... DEPS ...): a static library medsoc_NAME rooted at src/.

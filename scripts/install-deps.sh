@@ -12,6 +12,10 @@ packages=(
   # core libraries
   libboost1.81-dev libssl-dev libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev
   libsodium-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev
+  # ingest and detection: JSON on the hot path, compressed files, multi-pattern matching
+  libsimdjson-dev zlib1g-dev libhyperscan-dev libre2-dev
+  # assets: MAC vendor data (OUI), spreadsheets (XLSX) for the asset ledger
+  ieee-data libxlsxwriter-dev libminizip-dev libexpat1-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl openssl sqlite3 python3
 )

@@ -173,6 +173,21 @@ const std::vector<KeySpec>& Schema() {
        .doc = "Storage engine; only `sqlite` for now.", .allowed = kStoreBackends},
       {.path = "store.busy_timeout_ms", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(store.busy_timeout_ms),
        .doc = "How long SQLite waits for a lock before giving up, in milliseconds.", .min = 0, .max = 600'000},
+
+      {.path = "events.retention_days", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(events.retention_days),
+       .doc = "Days of events kept; older day partitions are dropped whole. Chinese law asks for at least 180.",
+       .min = 1, .max = 3650},
+      {.path = "events.max_bytes", .kind = ValueKind::kSize, .field = MEDSOC_FIELD(events.max_bytes),
+       .doc = "Emergency limit on the size of all event partitions: the oldest are dropped first, with a warning "
+              "and an audit record. 0: no limit.",
+       .min = 0, .max = 1024 * kGiB * 1024},
+      {.path = "events.compress_after_days", .kind = ValueKind::kInt,
+       .field = MEDSOC_FIELD(events.compress_after_days),
+       .doc = "Day partitions older than this are compressed with zstd (still searchable, more slowly).",
+       .min = 1, .max = 3650},
+      {.path = "events.query_timeout_seconds", .kind = ValueKind::kInt,
+       .field = MEDSOC_FIELD(events.query_timeout_seconds),
+       .doc = "A search that runs longer is stopped with an error.", .min = 1, .max = 3600},
   };
   return kSchema;
 }
@@ -191,6 +206,7 @@ constexpr SectionDoc kSections[] = {
     {"server", "server", "The HTTPS API and web portal: address, TLS and the limits that protect it."},
     {"auth", "auth", "Password policy, account lockout, sessions and API tokens."},
     {"store", "store", "The state database."},
+    {"events", "events", "The event store: retention, size limit and compression of day partitions."},
 };
 
 const KeySpec* FindKey(std::string_view path) {

@@ -57,6 +57,13 @@ struct StoreOptions {
   int busy_timeout_ms = 5000;        // SQLite busy timeout
 };
 
+struct EventStoreOptions {
+  int retention_days = 180;          // whole day partitions older than this are dropped (China: >= 180)
+  std::uint64_t max_bytes = 0;       // emergency limit on all partitions; oldest dropped first; 0: none
+  int compress_after_days = 7;       // partitions older than this are compressed with zstd
+  int query_timeout_seconds = 30;    // a search running longer is stopped
+};
+
 struct Options {
   std::string data_dir = "./var";    // state database, events, keys; --data overrides it
   std::string master_key;            // secret, 32 bytes hex; env MEDSOC_MASTER_KEY; empty: <data_dir>/master.key
@@ -64,6 +71,7 @@ struct Options {
   ServerOptions server;
   AuthOptions auth;
   StoreOptions store;
+  EventStoreOptions events;
 };
 
 }  // namespace medsoc
