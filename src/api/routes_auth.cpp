@@ -59,7 +59,12 @@ void RegisterAuthRoutes(Router& router, ApiServices& s) {
                if (!password.ok()) return ErrorFrom(password.error());
                ctx.audit_recorded_by_handler = true;  // AuthService audits every attempt
                auto result = s.auth.Login(*username, *password, ctx.request().remote_ip);
-               if (!result.ok()) return ErrorFrom(result.error());
+               if (!result.ok()) {
+                 Response r = ErrorFrom(result.error());
+                 if (result.error().code() == ErrorCode::kResourceExhausted)
+                   r.SetHeader("Retry-After", std::to_string(s.auth.options().lockout_window_minutes * 60));
+                 return r;
+               }
                Response r = JsonResponse(200, PrincipalJson(result->principal));
                r.SetHeader("Set-Cookie", SessionCookie(result->session_token, ctx.request().tls, false));
                return r;

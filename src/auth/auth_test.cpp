@@ -174,3 +174,26 @@ TEST_F(AuthServiceTest, TokensAreScopedAndExpire) {
 
 }  // namespace
 }  // namespace medsoc::auth
+
+namespace medsoc::auth {
+namespace {
+
+TEST_F(AuthServiceTest, SprayingFromOneAddressIsThrottledAcrossAccounts) {
+  AuthOptions o;
+  o.argon2_strength = "interactive";
+  o.source_failure_threshold = 4;
+  AuthService service(*store_, *audit_, o);
+  for (const char* name : {"u1", "u2", "u3", "u4", "u5"})
+    ASSERT_TRUE(service.CreateUser(Default(), {.username = name, .role = Role::kViewer, .password = kStrong}).ok());
+  // One failure per account: no account reaches its lockout, but the address does.
+  for (const char* name : {"u1", "u2", "u3", "u4"})
+    EXPECT_EQ(service.Login(name, "wrong", "10.9.9.9").error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(service.Login("u5", kStrong, "10.9.9.9").error().code(), ErrorCode::kResourceExhausted);
+  // Another address is unaffected, and so are the accounts themselves.
+  EXPECT_TRUE(service.Login("u5", kStrong, "10.1.1.1").ok());
+  core::SetClockOffsetForTest(core::Minutes(16));
+  EXPECT_TRUE(service.Login("u1", kStrong, "10.9.9.9").ok());
+}
+
+}  // namespace
+}  // namespace medsoc::auth

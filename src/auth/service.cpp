@@ -60,9 +60,16 @@ Result<LoginResult> AuthService::Login(const std::string& username, const std::s
     return Error(code, message);
   };
 
+  const core::Timestamp start = core::Now();
+  if (SourceThrottled(source_ip, start)) {
+    return fail(ErrorCode::kResourceExhausted,
+                "来自该地址的失败登录过多，请稍后再试 (too many failed logins from this address; try again later)",
+                "denied", "source address throttled");
+  }
   MEDSOC_ASSIGN_OR_RETURN(std::optional<store::User> found, store_.FindUserForLogin(username));
   if (!found) {
     VerifyPassword(dummy_hash_, password);
+    RecordSourceFailure(source_ip, start);
     return fail(ErrorCode::kUnauthenticated, kBadCredentials, "failure", "unknown user");
   }
   store::User user = std::move(*found);
@@ -78,8 +85,12 @@ Result<LoginResult> AuthService::Login(const std::string& username, const std::s
                 "denied", "account locked");
   }
   const bool password_ok = VerifyPassword(user.password_hash, password);
-  if (user.disabled) return fail(ErrorCode::kUnauthenticated, kBadCredentials, "failure", "account disabled");
+  if (user.disabled) {
+    RecordSourceFailure(source_ip, now);
+    return fail(ErrorCode::kUnauthenticated, kBadCredentials, "failure", "account disabled");
+  }
   if (!password_ok) {
+    RecordSourceFailure(source_ip, now);
     MEDSOC_TRY(store_.RecordLoginFailure(scope, user.id, now));
     MEDSOC_ASSIGN_OR_RETURN(int failures,
                             store_.CountLoginFailures(scope, user.id, now - core::Minutes(options_.lockout_window_minutes)));
@@ -125,6 +136,45 @@ Result<LoginResult> AuthService::Login(const std::string& username, const std::s
   entry.detail = result.password_expired ? "password expired; change required" : "";
   audit_.Record(entry);
   return result;
+}
+
+// The map is bounded: past kMaxSources addresses, entries whose newest failure left the window are
+// dropped first, then (under a flood from many addresses) the whole map is cleared with a warning —
+// the persistent per-account lockout still applies.
+namespace {
+constexpr std::size_t kMaxSources = 100'000;
+}
+
+bool AuthService::SourceThrottled(const std::string& source_ip, core::Timestamp now) {
+  if (options_.source_failure_threshold <= 0) return false;
+  std::lock_guard lock(source_mu_);
+  auto it = source_failures_.find(source_ip);
+  if (it == source_failures_.end()) return false;
+  const core::Timestamp since = now - core::Minutes(options_.lockout_window_minutes);
+  auto& q = it->second;
+  while (!q.empty() && q.front() < since) q.pop_front();
+  if (q.empty()) {
+    source_failures_.erase(it);
+    return false;
+  }
+  return static_cast<int>(q.size()) >= options_.source_failure_threshold;
+}
+
+void AuthService::RecordSourceFailure(const std::string& source_ip, core::Timestamp now) {
+  if (options_.source_failure_threshold <= 0) return;
+  std::lock_guard lock(source_mu_);
+  if (source_failures_.size() >= kMaxSources && !source_failures_.count(source_ip)) {
+    const core::Timestamp since = now - core::Minutes(options_.lockout_window_minutes);
+    std::erase_if(source_failures_, [&](const auto& kv) { return kv.second.empty() || kv.second.back() < since; });
+    if (source_failures_.size() >= kMaxSources) {
+      spdlog::warn("login throttle: more than {} failing source addresses; resetting the table", kMaxSources);
+      source_failures_.clear();
+    }
+  }
+  auto& q = source_failures_[source_ip];
+  q.push_back(now);
+  // Keep at most what the decision needs.
+  while (static_cast<int>(q.size()) > options_.source_failure_threshold) q.pop_front();
 }
 
 Result<Principal> AuthService::AuthenticateSession(const std::string& cookie_value) {

@@ -8,8 +8,11 @@
 // Thread-safety: thread-safe; state lives in the StateStore.
 #pragma once
 
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/audit.h"
@@ -83,11 +86,17 @@ class AuthService {
   Status CheckNewPassword(const store::TenantScope& scope, const store::User& user, const std::string& next);
   Status StorePassword(const store::TenantScope& scope, store::User& user, const std::string& next, bool must_change);
   Result<Principal> PrincipalFor(const store::User& user);
+  // Failed logins per source address (in memory: a restart forgets them, the per-account lockout
+  // is persistent). True when `source_ip` has reached auth.source_failure_threshold.
+  bool SourceThrottled(const std::string& source_ip, core::Timestamp now);
+  void RecordSourceFailure(const std::string& source_ip, core::Timestamp now);
 
   store::StateStore& store_;
   AuditTrail& audit_;
   AuthOptions options_;
   std::string dummy_hash_;  // verified against for unknown usernames, to equalize timing
+  std::mutex source_mu_;
+  std::unordered_map<std::string, std::deque<core::Timestamp>> source_failures_;  // bounded, see .cpp
 };
 
 // "medsoc_session"

@@ -159,6 +159,11 @@ const std::vector<KeySpec>& Schema() {
       {.path = "auth.lockout_duration_minutes", .kind = ValueKind::kInt,
        .field = MEDSOC_FIELD(auth.lockout_duration_minutes),
        .doc = "How long a locked account stays locked.", .min = 1, .max = 10080},
+      {.path = "auth.source_failure_threshold", .kind = ValueKind::kInt,
+       .field = MEDSOC_FIELD(auth.source_failure_threshold),
+       .doc = "Failed logins from one source address within `auth.lockout_window_minutes` after which that address "
+              "gets 429 until the window passes (against password spraying across accounts); 0: off.",
+       .min = 0, .max = 100000},
       {.path = "auth.session_idle_minutes", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(auth.session_idle_minutes),
        .doc = "Sessions idle longer than this expire.", .min = 1, .max = 1440},
       {.path = "auth.session_max_hours", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(auth.session_max_hours),

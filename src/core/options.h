@@ -46,6 +46,9 @@ struct AuthOptions {
   int lockout_threshold = 5;          // failed logins within the window that lock the account
   int lockout_window_minutes = 15;
   int lockout_duration_minutes = 15;  // how long the account stays locked
+  int source_failure_threshold = 20;  // failed logins from one address within the window that make it
+                                      // wait (429) for the rest of the window: stops password spraying
+                                      // across many accounts; 0: off
   int session_idle_minutes = 30;      // idle sessions expire
   int session_max_hours = 12;         // absolute session lifetime
   int token_max_days = 365;           // API tokens expire after at most this many days
