@@ -3,15 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "core/crypto.h"
+#include "core/strings.h"
 
 namespace medsoc::api {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string OutcomeFor(int status) {
   if (status == 401 || status == 403) return "denied";
@@ -40,9 +36,9 @@ Dispatcher::Dispatcher(const Router& router, ApiServices services) : router_(rou
 
 std::optional<auth::Principal> Dispatcher::Authenticate(const Request& request, std::string& why) {
   if (auto authz = request.Header("authorization")) {
-    std::string_view v = Trim(*authz);
+    std::string_view v = core::TrimAscii(*authz);
     if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
-      auto p = services_.auth.AuthenticateToken(std::string(Trim(v.substr(7))));
+      auto p = services_.auth.AuthenticateToken(std::string(core::TrimAscii(v.substr(7))));
       if (p.ok()) return std::move(*p);
       why = p.error().message();
       return std::nullopt;

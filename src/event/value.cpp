@@ -1,5 +1,7 @@
 #include "event/value.h"
 
+#include "core/strings.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -146,16 +148,7 @@ std::optional<double> ParseFloat(std::string_view s) {
   return d;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using core::EqualsIgnoreCase;
 
 // Exact ordering of an int64 against a double.
 std::partial_ordering CompareIntDouble(std::int64_t i, double d) {
