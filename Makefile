@@ -5,20 +5,24 @@ RELEASE_DIR := build/release
 DEBUG_DIR := build/debug
 LISTEN ?=
 
-.PHONY: all deps release debug run test bench fuzz clean
+.PHONY: all deps web release debug run test bench fuzz clean
 
 all: release
 
 deps:
 	@scripts/install-deps.sh
 
-release: deps
+release: deps web
 	@cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEDSOC_TESTS=OFF >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
 
+# The web portal (web/ -> web/dist), served by `medsoc serve`.
+web: deps
+	@scripts/web.sh build
+
 # Debug build with AddressSanitizer and UBSan, compiled by clang so that the libFuzzer targets
 # build in the same tree.
-debug: deps
+debug: deps web
 	@CC=clang CXX=clang++ cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DMEDSOC_SANITIZE=ON -DMEDSOC_FUZZ=ON >/dev/null
 	@cmake --build $(DEBUG_DIR) -j $(JOBS)

@@ -14,8 +14,12 @@ packages=(
   libsodium-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev
   # ingest and detection: JSON on the hot path, compressed files, multi-pattern matching
   libsimdjson-dev zlib1g-dev libhyperscan-dev libre2-dev
+  # notifications (SMTP, webhooks)
+  libcurl4-openssl-dev
   # assets: MAC vendor data (OUI), spreadsheets (XLSX) for the asset ledger
   ieee-data libxlsxwriter-dev libminizip-dev libexpat1-dev
+  # web portal: end-to-end tests in Debian's chromium, CJK fonts for screenshots and PDF reports
+  chromium fonts-noto-cjk
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl openssl sqlite3 python3
 )
@@ -25,6 +29,12 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+
+# Node.js for building the portal: any node already on PATH is used (the portal needs >= 20.19,
+# checked by scripts/web.sh); only when there is none are Debian's nodejs and npm installed.
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

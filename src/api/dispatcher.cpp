@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/static_files.h"
 #include "core/crypto.h"
 #include "core/strings.h"
 
@@ -59,6 +60,9 @@ std::optional<auth::Principal> Dispatcher::Authenticate(const Request& request, 
 Response Dispatcher::Handle(Request& request) {
   RouteMatch match = router_.Match(request.method, request.path);
   if (!match.route) {
+    if (portal_ && !match.method_not_allowed) {
+      if (auto page = portal_->Serve(request)) return std::move(*page);
+    }
     Response r = match.method_not_allowed ? ErrorResponse(405, "method_not_allowed", "method not allowed on this path")
                                           : ErrorResponse(404, "not_found", "no such endpoint: " + request.path);
     if (match.method_not_allowed) {

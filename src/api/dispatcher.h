@@ -27,6 +27,8 @@
 
 namespace medsoc::api {
 
+class StaticFiles;  // api/static_files.h
+
 // What route handlers may use. Each module's Register...Routes receives this bundle.
 struct ApiServices {
   store::StateStore& store;
@@ -76,11 +78,16 @@ class Dispatcher {
 
   Response Handle(Request& request);
 
+  // Serves the web portal for GET/HEAD requests that match no route; nullptr (default): none.
+  // REQUIRES: `portal` outlives the dispatcher.
+  void SetPortal(const StaticFiles* portal) { portal_ = portal; }
+
  private:
   std::optional<auth::Principal> Authenticate(const Request& request, std::string& why);
 
   const Router& router_;
   ApiServices services_;
+  const StaticFiles* portal_ = nullptr;
 };
 
 // JSON helpers for handlers.

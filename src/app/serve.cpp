@@ -21,6 +21,7 @@
 #include "api/metrics.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "api/static_files.h"
 #include "app/app.h"
 #include "auth/audit.h"
 #include "auth/service.h"
@@ -148,6 +149,8 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   api::RegisterOpenApiRoute(router, MEDSOC_VERSION);
   if (auto st = router.Validate(); !st.ok()) return Fail("routes", st.error());
   api::Dispatcher dispatcher(router, services);
+  const api::StaticFiles portal(api::ResolvePortalDir(options.server.portal_dir));
+  dispatcher.SetPortal(&portal);
 
   // 6. HTTP server
   api::HttpServer server(options.server, [&dispatcher](api::Request& r) { return dispatcher.Handle(r); }, &metrics);
