@@ -20,6 +20,8 @@ packages=(
   ieee-data libxlsxwriter-dev libminizip-dev libexpat1-dev
   # web portal: end-to-end tests in Debian's chromium, CJK fonts for screenshots and PDF reports
   chromium fonts-noto-cjk
+  # asset-identification tests start real servers on loopback and in network namespaces
+  nginx-light openssh-server redis-server vsftpd postgresql iproute2 bc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl openssl sqlite3 python3
 )

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "auth/passwords.h"
 #include "auth/service.h"
 #include "core/config.h"
+#include "ingest/config_ingest.h"
 #include "core/time.h"
 #include "store/sqlite/state_store.h"
 
@@ -99,6 +101,23 @@ Result<std::pair<std::string, std::uint16_t>> SplitHostPort(const std::string& l
   return std::make_pair(host, static_cast<std::uint16_t>(std::stoi(port_text)));
 }
 
+std::string ResolveContentDir(const Options& options) {
+  namespace fs = std::filesystem;
+  if (!options.content_dir.empty()) return options.content_dir;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path dir = exe.parent_path();
+    const fs::path installed = (dir / ".." / "share" / "medsoc" / "content").lexically_normal();
+    if (fs::is_regular_file(installed / "fields" / "ecs.yaml", ec)) return installed.string();
+    for (fs::path d = dir; !d.empty(); d = d.parent_path()) {
+      if (fs::is_regular_file(d / "content" / "fields" / "ecs.yaml", ec)) return (d / "content").string();
+      if (d == d.parent_path()) break;
+    }
+  }
+  return "content";
+}
+
 Result<Options> LoadOptions(const GlobalFlags& flags) {
   Options options;
   if (!flags.config_file.empty()) {
@@ -121,6 +140,15 @@ Result<std::unique_ptr<store::StateStore>> OpenStateStore(const Options& options
   return std::unique_ptr<store::StateStore>(std::move(s));
 }
 
+Result<ingest::IngestOptions> LoadIngestOptions(const GlobalFlags& flags) {
+  if (flags.config_file.empty()) return ingest::IngestOptions{};
+  std::ifstream in(flags.config_file, std::ios::binary);
+  if (!in) return Error(ErrorCode::kIo, flags.config_file + ": cannot read file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ingest::ParseIngestSection(ss.str(), flags.config_file);
+}
+
 int RunConfigCheck(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
@@ -130,6 +158,7 @@ int RunConfigCheck(const std::string& file) {
   std::stringstream ss;
   ss << in.rdbuf();
   auto problems = core::CheckConfig(ss.str(), file);
+  for (auto& e : ingest::CheckIngestSection(ss.str(), file)) problems.push_back(std::move(e));
   if (problems.empty()) {
     auto loaded = core::LoadConfigString(ss.str(), file);
     if (!loaded.ok()) return Fail(loaded.error());

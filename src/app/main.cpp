@@ -4,6 +4,9 @@
 #include <cstdio>
 
 #include "app/app.h"
+#include "app/assets_cmd.h"
+#include "app/ingest_cmd.h"
+#include "app/search_cmd.h"
 
 int main(int argc, char** argv) {
   using namespace medsoc::app;
@@ -65,6 +68,56 @@ int main(int argc, char** argv) {
   auto* verify = audit->add_subcommand("verify", "check the audit trail's hash chain; non-zero exit when broken");
   add_globals(verify);
 
+  auto* rules_cmd = cli.add_subcommand("rules", "Sigma rule tools");
+  rules_cmd->require_subcommand(1);
+  std::vector<std::string> rule_paths, inputs;
+  std::string logsources, format = "auto";
+  bool stats = false;
+  auto* rules_check =
+      rules_cmd->add_subcommand("check", "load rules; one line per problem, then a summary; exit 0 without errors");
+  add_globals(rules_check);
+  rules_check->add_option("PATHS", rule_paths, "rule files or directories")->required();
+  rules_check->add_option("--logsources", logsources, "logsource mapping directory (default: content/logsources)");
+  auto* detect = cli.add_subcommand("detect", "run Sigma rules over events; one JSON alert per line on stdout");
+  add_globals(detect);
+  detect->add_option("--rules", rule_paths, "rule files or directories")->required();
+  detect->add_option("--format", format, "auto or a format name");
+  detect->add_flag("--stats", stats, "events/s and per-rule hits on stderr");
+  detect->add_option("--logsources", logsources, "logsource mapping directory (default: content/logsources)");
+  detect->add_option("FILES", inputs, "event files (plain or .zst), - for standard input");
+
+  IngestFlags ingest_flags;
+  auto* ingest_cmd =
+      cli.add_subcommand("ingest", "import log files (plain, .gz, .zst) or - (stdin) into the event store");
+  add_globals(ingest_cmd);
+  ingest_cmd->add_option("FILE", ingest_flags.inputs, "files, or - for standard input")->required();
+  ingest_cmd->add_option("--format", ingest_flags.format, "auto or a parser name (docs/formats.md)");
+  ingest_cmd->add_option("--source", ingest_flags.source, "source name stored on the events");
+  ingest_cmd->add_option("--tenant", ingest_flags.tenant, "tenant id (default: default)");
+  ingest_cmd->add_option("--timezone", ingest_flags.timezone, "zone for timestamps without one (default +08:00)");
+
+  SearchFlags search_flags;
+  auto* search = cli.add_subcommand("search", "search stored events (query language: docs/search.md)");
+  add_globals(search);
+  search->add_option("QUERY", search_flags.query, "query, e.g. 'host.name:his-db01 AND failed'");
+  search->add_option("--from", search_flags.from, "start: RFC 3339, a date or now-1h (default: 24 h ago)");
+  search->add_option("--to", search_flags.to, "end, exclusive (default: now + 1 day)");
+  search->add_option("--limit", search_flags.limit, "events to print; 0: all")->check(CLI::NonNegativeNumber);
+  search->add_option("--format", search_flags.format, "table, ndjson or csv")
+      ->check(CLI::IsMember({"table", "ndjson", "csv"}));
+  search->add_option("--tenant", search_flags.tenant, "tenant id (default: default)");
+
+  auto* triage = cli.add_subcommand("triage", "alert triage tools");
+  triage->require_subcommand(1);
+  std::uint64_t sim_seed = 1;
+  int sim_days = 30;
+  auto* simulate = triage->add_subcommand("simulate", "run the triage evaluation on a generated month of alerts");
+  add_globals(simulate);
+  simulate->add_option("--seed", sim_seed, "generator seed")->required();
+  simulate->add_option("--days", sim_days, "days to generate (default 30)")->check(CLI::Range(1, 366));
+
+  AssetCommands asset_commands(cli, g, add_globals);  // `scan` and `assets list|show|history|import|export`
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -84,6 +137,12 @@ int main(int argc, char** argv) {
   if (user_list->parsed()) return RunUserList(g, tenant);
   if (user_disable->parsed()) return RunUserDisable(g, name, enable);
   if (verify->parsed()) return RunAuditVerify(g);
+  if (rules_check->parsed()) return RunRulesCheck(rule_paths, logsources);
+  if (detect->parsed()) return RunDetect(rule_paths, format, inputs, stats, logsources);
+  if (simulate->parsed()) return RunTriageSimulate(sim_seed, sim_days);
+  if (search->parsed()) return RunSearch(g, search_flags);
+  if (ingest_cmd->parsed()) return RunIngest(g, ingest_flags);
+  if (auto rc = asset_commands.Run()) return *rc;
   std::fprintf(stderr, "%s", cli.help().c_str());
   return 2;
 }

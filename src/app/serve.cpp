@@ -1,12 +1,16 @@
 // `medsoc serve`: ordered start-up, wait for SIGTERM/SIGINT, ordered teardown.
 //
 // Start-up (each step may fail; a failure runs the teardown of the steps already done):
-//   1. configuration (file, environment, --data)      5. routes registered and validated
-//   2. logging                                         6. HTTP server bound and started
-//   3. state store opened, migrations applied          7. first-start administrator (once)
-//   4. audit trail and authentication services
-// Teardown (always, in reverse): stop the server (in-flight requests finish within
-// server.shutdown_grace_seconds), record the stop in the audit trail, flush the store.
+//   1. configuration (file, environment, --data)      4b. detection rules, detector, correlation state
+//   2. logging; 2b. field catalog and parsers          4c. ingest pipeline (parse -> detect -> store)
+//   3. state store (migrations); 3b. event store       5. routes registered and validated
+//   4. master key, audit, auth, triage, notifications  6. HTTP server; 6b. ingest sources start
+//                                                      7. first-start administrator (once)
+// Then housekeeping runs (SLA clocks and notifications every 15 s, sessions and correlation state
+// every minute, event retention hourly) until SIGTERM/SIGINT.
+// Teardown (always, in reverse): housekeeping, the HTTP server (in-flight requests finish within
+// server.shutdown_grace_seconds), ingest (queued batches drain into the store), correlation state
+// saved, the stop recorded in the audit trail, the state store flushed.
 #include <signal.h>
 
 #include <atomic>
@@ -15,11 +19,24 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <thread>
 
 #include "api/dispatcher.h"
 #include "api/metrics.h"
 #include "api/routes.h"
+#include "api/routes_assets.h"
+#include "api/routes_events.h"
+#include "api/routes_ingest.h"
+#include "api/routes_rules.h"
+#include "app/assets_cmd.h"
+#include "app/detection_stage.h"
+#include "assets/ledger.h"
+#include "assets/scan_service.h"
+#include "detect/detector.h"
+#include "detect/rule_store.h"
+#include "api/routes_triage.h"
 #include "api/server.h"
 #include "api/static_files.h"
 #include "app/app.h"
@@ -28,6 +45,13 @@
 #include "core/log.h"
 #include "core/master_key.h"
 #include "core/time.h"
+#include "event/catalog.h"
+#include "ingest/parse/parser.h"
+#include "ingest/pipeline.h"
+#include "ingest/sources/service.h"
+#include "store/events/sqlite_event_store.h"
+#include "triage/notify/notify_service.h"
+#include "triage/service.h"
 
 namespace medsoc::app {
 namespace {
@@ -65,11 +89,32 @@ class TestClock {
   std::thread thread_;
 };
 
+// Ingest figures into /metrics (ingest sits below api and knows only its MetricsSink).
+class IngestMetricsAdapter final : public ingest::MetricsSink {
+ public:
+  explicit IngestMetricsAdapter(api::Metrics& m) : m_(m) {}
+  void AddCounter(const std::string& n, const std::map<std::string, std::string>& l, double by) override {
+    m_.IncCounter(n, l, by);
+  }
+  void AddGauge(const std::string& n, const std::string& h, std::function<double()> r) override {
+    m_.AddGaugeCallback(n, h, std::move(r));
+  }
+
+ private:
+  api::Metrics& m_;
+};
+
 // Periodic maintenance of the state store: removes sessions idle past the timeout (they would be
 // refused anyway; this keeps the table small and the cookies' hashes out of the database).
 class Housekeeping {
  public:
-  Housekeeping(store::StateStore& store, const AuthOptions& auth) : store_(store), auth_(auth) {
+  // Every tick (15 s): SLA clocks and notification delivery. Every 60 s: idle sessions. Every
+  // hour: event retention, size limit and compression (dropped partitions are audited).
+  Housekeeping(store::StateStore& store, const AuthOptions& auth, store::events::EventStore& events,
+               triage::notify::NotificationService& notify, auth::AuditTrail& audit,
+               std::function<void()> every_minute)
+      : store_(store), auth_(auth), events_(events), notify_(notify), audit_(audit),
+        every_minute_(std::move(every_minute)) {
     thread_ = std::thread([this] { Run(); });
   }
   ~Housekeeping() { Stop(); }
@@ -85,17 +130,40 @@ class Housekeeping {
  private:
   void Run() {
     std::unique_lock lock(mu_);
-    while (!stop_) {
+    for (std::int64_t tick = 0; !stop_; ++tick) {
       lock.unlock();
-      auto st = store_.DeleteSessionsIdleSince(core::Now() - core::Minutes(auth_.session_idle_minutes));
-      if (!st.ok()) spdlog::warn("housekeeping: {}", st.error().ToString());
+      const core::Timestamp now = core::Now();
+      if (auto t = notify_.Tick(now); !t.ok()) spdlog::warn("notifications: {}", t.error().ToString());
+      if (tick % 4 == 0) {
+        auto st = store_.DeleteSessionsIdleSince(now - core::Minutes(auth_.session_idle_minutes));
+        if (!st.ok()) spdlog::warn("housekeeping: {}", st.error().ToString());
+        if (every_minute_) every_minute_();
+      }
+      if (tick % 240 == 0) MaintainEvents(now);
       lock.lock();
-      cv_.wait_for(lock, std::chrono::seconds(60), [this] { return stop_; });
+      cv_.wait_for(lock, std::chrono::seconds(15), [this] { return stop_; });
     }
+  }
+
+  void MaintainEvents(core::Timestamp now) {
+    auto rep = events_.RunMaintenance(now);
+    if (!rep.ok()) {
+      spdlog::warn("event maintenance: {}", rep.error().ToString());
+      return;
+    }
+    for (const auto& d : rep->dropped)
+      audit_.Record({.tenant_id = std::string(store::kDefaultTenant), .user = "-", .source_ip = "local",
+                     .action = "events.partition.drop", .target = "events:" + d.day, .outcome = "success",
+                     .detail = d.reason + " bytes=" + std::to_string(d.bytes) + " events=" + std::to_string(d.events)});
+    if (rep->size_limit_unmet) spdlog::error("events.max_bytes cannot be met without dropping today's events");
   }
 
   store::StateStore& store_;
   const AuthOptions& auth_;
+  store::events::EventStore& events_;
+  triage::notify::NotificationService& notify_;
+  auth::AuditTrail& audit_;
+  std::function<void()> every_minute_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -123,14 +191,30 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   auto host_port = SplitHostPort(listen);
   if (!host_port.ok()) return Fail("configuration", host_port.error());
 
+  auto ingest_options = LoadIngestOptions(flags);
+  if (!ingest_options.ok()) return Fail("configuration", ingest_options.error());
+
   // 2. logging
   if (auto st = core::InitLogging(options.log); !st.ok()) return Fail("logging", st.error());
   TestClock test_clock;
+
+  // 2b. content: the field catalog first, so its fields get the fast direct ids, then parsers.
+  const std::string content_dir = ResolveContentDir(options);
+  event::Catalog catalog;
+  for (const auto& e : catalog.LoadFile(content_dir + "/fields/ecs.yaml")) spdlog::warn("{}", e.ToString());
+  core::Registry parsers;
+  for (const auto& e : ingest::RegisterParsers(parsers, content_dir)) spdlog::warn("{}", e.ToString());
+  parsers.Freeze();
 
   // 3. state store
   auto store_r = OpenStateStore(options);
   if (!store_r.ok()) return Fail("state store", store_r.error());
   std::unique_ptr<store::StateStore> store = std::move(*store_r);
+
+  // 3b. event store (day partitions under <data_dir>/events)
+  auto events_r = store::events::SqliteEventStore::Open(options.data_dir, options.events);
+  if (!events_r.ok()) return Fail("event store", events_r.error());
+  std::unique_ptr<store::events::SqliteEventStore> events = std::move(*events_r);
 
   // 4. services
   auto master_key = core::LoadOrCreateMasterKey(options);
@@ -139,6 +223,74 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   auth::AuditTrail audit(*store);
   auth::AuthService auth(*store, audit, options.auth);
   api::Metrics metrics;
+  const std::string state_db = options.data_dir + "/state.db";
+  auto triage_r = triage::TriageService::Open(state_db, {}, options.store.busy_timeout_ms);
+  if (!triage_r.ok()) return Fail("triage", triage_r.error());
+  std::unique_ptr<triage::TriageService> triage_service = std::move(*triage_r);
+  auto ledger_r = assets::AssetLedger::Open(state_db, options.store.busy_timeout_ms);
+  if (!ledger_r.ok()) return Fail("asset ledger", ledger_r.error());
+  std::unique_ptr<assets::AssetLedger> ledger = std::move(*ledger_r);
+  assets::ScanServiceOptions scan_options;  // scheduled scans and scan policy: see docs/assets.md
+  scan_options.fingerprints_dir = content_dir + "/fingerprints";
+  std::unique_ptr<assets::ScanService> scans;
+  if (auto sc = assets::ScanService::Create(*ledger, scan_options); sc.ok()) scans = std::move(*sc);
+  else spdlog::warn("scanner disabled: {}", sc.error().ToString());
+  auto notify_r = triage::notify::NotificationService::Open(state_db, *triage_service, secrets);
+  if (!notify_r.ok()) return Fail("notifications", notify_r.error());
+  std::unique_ptr<triage::notify::NotificationService> notify = std::move(*notify_r);
+
+  // 4b. detection: rule packs (ours, optional SigmaHQ, each tenant's custom rules), the detector
+  // with its correlation state, and the pipeline stage that hands alerts to triage.
+  detect::RuleServiceOptions rule_opts;
+  rule_opts.logsource_dir = content_dir + "/logsources";
+  rule_opts.builtin_paths = {content_dir + "/rules/medsoc"};
+  rule_opts.sigmahq_dir = options.detect.sigmahq_dir;
+  rule_opts.data_dir = options.data_dir;
+  auto rules_r = detect::RuleService::Open(rule_opts);
+  if (!rules_r.ok()) return Fail("detection rules", rules_r.error());
+  std::unique_ptr<detect::RuleService> rules = std::move(*rules_r);
+  for (const auto& p : rules->summary().problems)
+    if (p.severity != detect::Severity::kWarning) spdlog::warn("rules: {}", p.ToString());
+  detect::DetectorOptions det_opts;
+  det_opts.threads = options.detect.threads;
+  det_opts.correlation.max_groups = static_cast<std::size_t>(options.detect.correlation_max_groups);
+  det_opts.correlation.max_entries_per_group = static_cast<std::size_t>(options.detect.correlation_max_entries_per_group);
+  detect::Detector detector(rules->rules(), det_opts);
+  rules->AttachDetector(&detector);
+  const std::string correlation_state = options.data_dir + "/detect/correlation.state";
+  if (auto st = detector.LoadCorrelationState(correlation_state); !st.ok() && st.error().code() != ErrorCode::kNotFound)
+    spdlog::warn("correlation state not restored, starting empty: {}", st.error().ToString());
+  DetectionShared detection{.detector = detector, .triage = *triage_service};
+  metrics.AddGaugeCallback("medsoc_detect_alerts_total", "Alerts handed from detection to triage",
+                           [&detection] { return static_cast<double>(detection.alerts.load()); });
+  metrics.AddGaugeCallback("medsoc_detect_triage_errors_total", "Alerts triage failed to record",
+                           [&detection] { return static_cast<double>(detection.triage_errors.load()); });
+
+  // 4c. ingest: listeners, file tails and HTTP ingest, through detection, into the event store
+  IngestMetricsAdapter ingest_metrics(metrics);
+  store::events::EventStore& event_store = *events;
+  ingest::StoredCheck stored_check = [&event_store](const std::string& tenant, const std::string& path,
+                                                    std::uint64_t offset) -> Result<bool> {
+    std::string quoted;
+    for (char c : path) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    store::events::EventQuery q;
+    q.query = "log.file.path:\"" + quoted + "\" AND log.offset:" + std::to_string(offset);
+    q.from = core::Timestamp{1};  // every partition
+    auto n = event_store.Count(store::TenantScope::Of(tenant), q);
+    if (!n.ok()) return n.error();
+    return *n > 0;
+  };
+  auto ingest_r = ingest::IngestService::Create(*ingest_options, {.parsers = parsers,
+                                                                  .sink = *events,
+                                                                  .data_dir = options.data_dir,
+                                                                  .metrics = &ingest_metrics,
+                                                                  .stored_check = stored_check,
+                                                                  .stages = {MakeDetectionStage(detection)}});
+  if (!ingest_r.ok()) return Fail("ingest", ingest_r.error());
+  std::unique_ptr<ingest::IngestService> ingest_service = std::move(*ingest_r);
 
   // 5. routes
   api::Router router;
@@ -146,6 +298,12 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   api::RegisterSystemRoutes(router, services);
   api::RegisterAuthRoutes(router, services);
   api::RegisterAdminRoutes(router, services);
+  api::RegisterEventRoutes(router, services, *events);
+  api::RegisterIngestRoutes(router, services, ingest_service->http());
+  api::RegisterRuleRoutes(router, services, *rules);
+  api::RegisterAssetRoutes(router, services, *ledger, scans.get());
+  api::RegisterTriageRoutes(router, services, *triage_service);
+  api::RegisterNotifyRoutes(router, services, *notify);
   api::RegisterOpenApiRoute(router, MEDSOC_VERSION);
   if (auto st = router.Validate(); !st.ok()) return Fail("routes", st.error());
   api::Dispatcher dispatcher(router, services);
@@ -165,10 +323,17 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
                 .detail = "medsoc " MEDSOC_VERSION " listening on " + scheme + "://" + shown_host + ":" +
                           std::to_string(server.port())});
 
+  // 6b. ingest sources start once the API answers (HTTP ingest acknowledges through it)
+  if (auto st = ingest_service->Start(); !st.ok()) {
+    server.Stop();
+    return Fail("ingest", st.error());
+  }
+
   // 7. first-start administrator
   auto bootstrap = auth.BootstrapAdmin();
   if (!bootstrap.ok()) {
     server.Stop();
+    ingest_service->Stop();
     return Fail("first-start administrator", bootstrap.error());
   }
   std::printf("medsoc %s listening on %s://%s:%u\n", MEDSOC_VERSION, scheme.c_str(), shown_host.c_str(),
@@ -182,7 +347,11 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   }
   std::fflush(stdout);
 
-  Housekeeping housekeeping(*store, options.auth);
+  Housekeeping housekeeping(*store, options.auth, *events, *notify, audit, [&detector, &correlation_state] {
+    // Correlation state survives a crash up to the last minute (and a clean stop entirely).
+    if (auto st = detector.SaveCorrelationState(correlation_state); !st.ok())
+      spdlog::warn("correlation state not saved: {}", st.error().ToString());
+  });
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -190,7 +359,11 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
 
   // Teardown, in reverse order.
   housekeeping.Stop();
-  server.Stop();
+  server.Stop();           // in-flight requests (HTTP ingest included) get their answers first
+  ingest_service->Stop();  // then sources stop and queued batches drain into the store
+  if (scans) scans->Stop();
+  if (auto st = detector.SaveCorrelationState(correlation_state); !st.ok())
+    spdlog::error("correlation state not saved: {}", st.error().ToString());
   audit.Record({.tenant_id = std::string(store::kDefaultTenant), .user = "-", .source_ip = "local",
                 .action = "system.stop", .outcome = "success", .detail = "signal " + std::to_string(sig)});
   if (auto st = store->Flush(); !st.ok()) spdlog::error("flushing the state store: {}", st.error().ToString());

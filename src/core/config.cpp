@@ -94,6 +94,10 @@ const std::vector<KeySpec>& Schema() {
   static const std::vector<KeySpec> kSchema = {
       {.path = "data_dir", .kind = ValueKind::kString, .field = MEDSOC_FIELD(data_dir),
        .doc = "Directory for the state database, events and keys; `--data` overrides it."},
+      {.path = "content_dir", .kind = ValueKind::kString, .field = MEDSOC_FIELD(content_dir),
+       .doc = "Directory of medsoc's content (field catalog, logsource mappings, rules, vendor mappings); empty: "
+              "`<binary dir>/../share/medsoc/content`, else the `content/` folder of the source tree the binary was "
+              "built in."},
       {.path = "master_key", .kind = ValueKind::kString, .field = MEDSOC_FIELD(master_key),
        .doc = "Key that encrypts stored secrets: 32 bytes as 64 hex characters; empty: read from "
               "`<data_dir>/master.key`.",
@@ -193,6 +197,21 @@ const std::vector<KeySpec>& Schema() {
       {.path = "events.query_timeout_seconds", .kind = ValueKind::kInt,
        .field = MEDSOC_FIELD(events.query_timeout_seconds),
        .doc = "A search that runs longer is stopped with an error.", .min = 1, .max = 3600},
+      {.path = "detect.sigmahq_dir", .kind = ValueKind::kString, .field = MEDSOC_FIELD(detect.sigmahq_dir),
+       .doc = "A folder of SigmaHQ rules to load beside medsoc's own (`content/rules/medsoc`); empty: none."},
+      {.path = "detect.threads", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(detect.threads),
+       .doc = "Threads that evaluate one batch of events; 0: one per core.", .min = 0, .max = 256},
+      {.path = "detect.correlation_max_groups", .kind = ValueKind::kInt,
+       .field = MEDSOC_FIELD(detect.correlation_max_groups),
+       .doc = "Correlation groups kept in memory; beyond this the oldest are evicted and counted in /metrics.",
+       .min = 100, .max = 100000000},
+      {.path = "detect.correlation_max_entries_per_group", .kind = ValueKind::kInt,
+       .field = MEDSOC_FIELD(detect.correlation_max_entries_per_group),
+       .doc = "Events remembered per correlation group.", .min = 10, .max = 10000000},
+      {.path = "detect.correlation_checkpoint_seconds", .kind = ValueKind::kInt,
+       .field = MEDSOC_FIELD(detect.correlation_checkpoint_seconds),
+       .doc = "How often correlation state is saved to `<data_dir>/detect/correlation.state` (also at shutdown).",
+       .min = 5, .max = 86400},
   };
   return kSchema;
 }
@@ -212,7 +231,17 @@ constexpr SectionDoc kSections[] = {
     {"auth", "auth", "Password policy, account lockout, sessions and API tokens."},
     {"store", "store", "The state database."},
     {"events", "events", "The event store: retention, size limit and compression of day partitions."},
+    {"detect", "detect", "Sigma detection: extra rule folders, threads and correlation limits."},
 };
+
+// Top-level sections whose keys a module above core defines and checks itself (lists of
+// listeners and files do not fit the scalar schema): core accepts them and leaves them alone.
+constexpr std::string_view kDelegatedSections[] = {"ingest"};
+bool IsDelegatedSection(std::string_view key) {
+  for (auto d : kDelegatedSections)
+    if (d == key) return true;
+  return false;
+}
 
 const KeySpec* FindKey(std::string_view path) {
   for (const KeySpec& k : Schema())
@@ -671,6 +700,9 @@ class Walker {
       } else if (const KeySpec* spec = FindKey(path)) {
         SetLeaf(*spec, *value);
         positions_[spec->path] = value;
+      } else if (prefix.empty() && IsDelegatedSection(path)) {
+        // Validated by the module that owns it (e.g. ingest::CheckIngestSection); `medsoc config
+        // check` runs those checks too.
       } else if (SectionPaths().count(path)) {
         if (value->kind == YamlNode::Kind::kMap) WalkMap(*value, path);
         else if (value->kind != YamlNode::Kind::kNull)

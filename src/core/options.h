@@ -67,14 +67,24 @@ struct EventStoreOptions {
   int query_timeout_seconds = 30;    // a search running longer is stopped
 };
 
+struct DetectOptions {
+  std::string sigmahq_dir;                  // optional SigmaHQ rules folder loaded beside ours; empty: none
+  int threads = 0;                          // detection threads per batch; 0: all cores
+  int correlation_max_groups = 200000;      // correlation groups kept in memory (evictions are counted)
+  int correlation_max_entries_per_group = 10000;
+  int correlation_checkpoint_seconds = 60;  // how often correlation state is saved to the data dir
+};
+
 struct Options {
   std::string data_dir = "./var";    // state database, events, keys; --data overrides it
+  std::string content_dir;           // rules, field catalog, vendor mappings; empty: found beside the binary
   std::string master_key;            // secret, 32 bytes hex; env MEDSOC_MASTER_KEY; empty: <data_dir>/master.key
   LogOptions log;
   ServerOptions server;
   AuthOptions auth;
   StoreOptions store;
   EventStoreOptions events;
+  DetectOptions detect;
 };
 
 }  // namespace medsoc

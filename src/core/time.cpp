@@ -130,6 +130,8 @@ Result<Timestamp> ParseRfc3339(std::string_view s) {
     return bad("invalid time zone");
   }
   if (pos != s.size()) return bad("trailing characters");
+  // A Timestamp (int64 nanoseconds) spans 1677-09-21 .. 2262-04-11.
+  if (year < 1678 || year > 2261) return bad("year outside 1678..2261");
   std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
   std::int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_s;
   return Timestamp{secs * kNanosPerSecond + frac_ns};

@@ -68,14 +68,26 @@ Status EnsureDataDirectory(const std::filesystem::path& dir) {
 }
 
 // Creates the database file 0600 before SQLite does (SQLite would use 0644 & ~umask), and tightens
-// an existing file. O_NOFOLLOW: a symlink planted in place of the database is refused.
+// an existing file. A symlink planted in place of the database is refused.
+//
+// An existing file is never opened here: closing any descriptor of a file drops every POSIX lock
+// this process holds on it, including the locks of SQLite connections already open on it (the
+// triage, notification and asset services each open their own connection to the state database).
+// Without those locks another process (the CLI) would think it was alone, checkpoint and delete the
+// WAL under the server's feet, and the server's later commits would go to an unlinked file.
 Status SecureDatabaseFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return IoError("cannot open database file", path, errno);
-  int rc = ::fchmod(fd, 0600);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return IoError("cannot chmod 0600", path, err);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) return IoError("refusing a symlink as database file", path, ELOOP);
+    if ((st.st_mode & 0777) != 0600 && ::chmod(path.c_str(), 0600) != 0)
+      return IoError("cannot chmod 0600", path, errno);
+    return Ok();
+  }
+  if (errno != ENOENT) return IoError("cannot stat database file", path, errno);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == EEXIST) return SecureDatabaseFile(path);  // created meanwhile by another process
+  if (fd < 0) return IoError("cannot create database file", path, errno);
+  ::close(fd);  // a new file: no connection of this process can hold locks on it yet
   return Ok();
 }
 

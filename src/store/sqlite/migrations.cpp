@@ -1,5 +1,8 @@
 #include "store/sqlite/migrations.h"
 
+#include "assets/assets_migration.h"
+#include "triage/triage_migration.h"
+
 #include <array>
 #include <string>
 
@@ -157,8 +160,13 @@ BEGIN
 END;
 )sql";
 
-constexpr std::array<Migration, 1> kStateMigrations = {{
+// Later modules keep their migration's SQL beside their code, as constexpr text in a header (so
+// this table stays constexpr and medsoc_store links nothing above it); the state database's
+// schema is still this one ordered list, whoever opens the file.
+constexpr std::array<Migration, 3> kStateMigrations = {{
     {1, "tenants, users, sessions, api tokens, audit trail, settings", kMigration1},
+    {assets::kAssetsMigrationVersion, assets::kAssetsMigrationName, assets::kAssetsMigrationSql},
+    {triage::kTriageMigrationVersion, triage::kTriageMigrationName, triage::kTriageMigrationSql},
 }};
 
 constexpr std::string_view kCreateMigrationsTable =

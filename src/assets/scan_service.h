@@ -1,0 +1,105 @@
+// ScanService: scans started from the server (the API or the schedule), run in the background,
+// recorded in the ledger with who started them and their scope, and merged into the ledger.
+//
+// Scheduled scans: each ScheduledScan runs when `interval_minutes` have passed since its last run
+// (found in the scans table by started_by "schedule:<name>", so restarts do not reset it) and the
+// policy's maintenance windows allow it. External scans (kind "external") feed the internet
+// exposure ledger: every open public address:port not yet in it becomes a new_exposure change.
+//
+// Thread-safety: all methods are safe from any thread. Scans run one at a time per service
+// (max_concurrent) on worker threads; Stop() cancels running scans and joins.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "assets/fingerprints.h"
+#include "assets/ledger.h"
+#include "assets/oui.h"
+#include "assets/scanner.h"
+#include "assets/scope.h"
+
+namespace medsoc::assets {
+
+struct ScheduledScan {
+  std::string name;                  // unique; recorded as started_by "schedule:<name>"
+  std::string tenant = "default";
+  std::string targets;               // target spec (see scope.h)
+  std::string ports = "top1000";
+  int interval_minutes = 1440;       // how often
+  bool external = false;             // an internet-side scan of public addresses (exposure ledger)
+};
+
+struct ScanServiceOptions {
+  std::string fingerprints_dir = "content/fingerprints";
+  std::string oui_dir = "/usr/share/ieee-data";
+  ScanPolicy policy;                 // applies to every server-side scan; an empty allow-list
+                                     // becomes the private ranges (RFC 1918, 100.64/10, loopback,
+                                     // link-local): public targets need explicit configuration
+  std::string default_ports = "top1000";
+  std::string snmp_community;        // empty: no SNMP probes
+  int max_concurrent = 1;
+  std::vector<ScheduledScan> schedules;
+  int schedule_check_seconds = 30;
+};
+
+struct ScanRequest {
+  std::string targets;
+  std::string ports;                 // empty: default_ports
+  int rate = 0;                      // 0: the policy's rate; never above it
+  std::string kind = "manual";       // manual, scheduled, external
+};
+
+class ScanService {
+ public:
+  // Loads the fingerprint database (problems are logged, the rest loads) and starts the
+  // scheduler. kNotFound when the fingerprint directory is missing.
+  static Result<std::unique_ptr<ScanService>> Create(AssetLedger& ledger, ScanServiceOptions options);
+  ~ScanService();
+
+  // Validates the request against the policy and queues it. The record is returned at once
+  // (status running); the scan itself runs in the background.
+  Result<ScanRecord> Start(const store::TenantScope& scope, const std::string& started_by, const ScanRequest& request);
+  // Cancels a queued or running scan of this tenant.
+  Status Cancel(const store::TenantScope& scope, const std::string& scan_id);
+  // Waits until no scan is queued or running (tests).
+  void WaitIdle();
+  void Stop();
+
+  const FingerprintDb& fingerprints() const { return *db_; }
+
+ private:
+  ScanService(AssetLedger& ledger, ScanServiceOptions options) : ledger_(ledger), options_(std::move(options)) {}
+  struct Job {
+    std::string tenant;
+    ScanRecord record;
+    TargetSet targets;
+    PortList ports;
+    int rate = 0;
+    std::shared_ptr<std::atomic<bool>> cancel;
+  };
+  void Worker();
+  void Scheduler();
+  void Execute(Job& job);
+
+  AssetLedger& ledger_;
+  ScanServiceOptions options_;
+  std::shared_ptr<const FingerprintDb> db_;
+  std::shared_ptr<const OuiDb> oui_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;  // scan id -> cancel flag
+  int busy_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+  std::thread scheduler_;
+};
+
+}  // namespace medsoc::assets

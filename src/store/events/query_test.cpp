@@ -1,0 +1,139 @@
+#include "store/events/query.h"
+
+#include <gtest/gtest.h>
+
+#include "store/events/sqlite_query.h"
+#include "store/events/tokenizer.h"
+
+namespace medsoc::store::events {
+namespace {
+
+std::string Canon(std::string_view q) {
+  auto r = ParseQuery(q);
+  EXPECT_TRUE(r.ok()) << q << ": " << (r.ok() ? "" : r.error().ToString());
+  return r.ok() ? QueryToString(r->root.get()) : "";
+}
+
+int ErrorColumn(std::string_view q) {
+  auto r = ParseQuery(q);
+  EXPECT_FALSE(r.ok()) << q;
+  if (r.ok() || !r.error().pos()) return -1;
+  return r.error().pos()->column;
+}
+
+TEST(QueryParserTest, PrecedenceAndImplicitAnd) {
+  EXPECT_EQ(Canon("a b OR c"), "((\"a\" AND \"b\") OR \"c\")");
+  EXPECT_EQ(Canon("a AND b OR c AND d"), "((\"a\" AND \"b\") OR (\"c\" AND \"d\"))");
+  EXPECT_EQ(Canon("NOT a b"), "(NOT \"a\" AND \"b\")");
+  EXPECT_EQ(Canon("a AND (b OR c)"), "(\"a\" AND (\"b\" OR \"c\"))");
+  EXPECT_EQ(Canon("NOT (a OR b)"), "NOT (\"a\" OR \"b\")");
+  EXPECT_EQ(Canon(""), "*");
+  EXPECT_EQ(Canon("   "), "*");
+  EXPECT_EQ(Canon("and or"), "(\"and\" AND \"or\")");  // lowercase words are text
+}
+
+TEST(QueryParserTest, FieldsValuesAndRanges) {
+  EXPECT_EQ(Canon("host.name:web01"), "host.name:\"web01\"");
+  EXPECT_EQ(Canon("user.name:\"Zhang San\""), "user.name:\"Zhang San\"");
+  EXPECT_EQ(Canon("process.name:cmd*.exe"), "process.name:cmd*.exe");
+  EXPECT_EQ(Canon("source.ip:fe80::1"), "source.ip:\"fe80::1\"");
+  EXPECT_EQ(Canon("source.ip:10.0.0.0/8"), "source.ip:\"10.0.0.0/8\"");
+  EXPECT_EQ(Canon("user.name:*"), "user.name:*");
+  EXPECT_EQ(Canon("source.port:[1 TO 1023]"), "source.port:[\"1\" TO \"1023\"]");
+  EXPECT_EQ(Canon("source.port:{1 TO *]"), "source.port:{\"1\" TO *]");
+  EXPECT_EQ(Canon("http.response.status_code:>=500"), "http.response.status_code:[\"500\" TO *]");
+  EXPECT_EQ(Canon("event.severity:<3"), "event.severity:[* TO \"3\"}");
+  EXPECT_EQ(Canon("@timestamp:[now-1h TO now]"), "@timestamp:[\"now-1h\" TO \"now\"]");
+  EXPECT_EQ(Canon("event.code:(4624 OR 4625)"), "(event.code:\"4624\" OR event.code:\"4625\")");
+  EXPECT_EQ(Canon("path:C\\:\\\\Windows\\*"), "path:\"C:\\\\Windows*\"");
+  EXPECT_EQ(Canon("患者 登录失败"), "(\"患者\" AND \"登录失败\")");
+}
+
+TEST(QueryParserTest, ErrorsCarryTheColumn) {
+  EXPECT_EQ(ErrorColumn("host.name:"), 11);
+  EXPECT_EQ(ErrorColumn("a AND"), 3);
+  EXPECT_EQ(ErrorColumn("(a OR b"), 1);
+  EXPECT_EQ(ErrorColumn("a b)"), 4);
+  EXPECT_EQ(ErrorColumn("x \"unterminated"), 3);
+  EXPECT_EQ(ErrorColumn("source.port:[1 1023]"), 16);
+  EXPECT_EQ(ErrorColumn("患者 OR"), 4);  // columns count code points, not bytes
+  EXPECT_EQ(ErrorColumn("NOT"), 1);
+  EXPECT_EQ(ErrorColumn("()"), 1);
+  EXPECT_EQ(ErrorColumn("f:[* TO *]"), 3);
+  auto r = ParseQuery("a AND");
+  EXPECT_EQ(r.error().ToString(), "query:1:3: AND needs a term after it");
+}
+
+TEST(QueryParserTest, Limits) {
+  std::string deep(kMaxDepth + 5, '(');
+  deep += "a";
+  deep += std::string(kMaxDepth + 5, ')');
+  EXPECT_FALSE(ParseQuery(deep).ok());
+  std::string many;
+  for (int i = 0; i < kMaxTerms + 1; ++i) many += "t ";
+  EXPECT_FALSE(ParseQuery(many).ok());
+  EXPECT_FALSE(ParseQuery(std::string(kMaxQueryBytes + 1, 'a')).ok());
+}
+
+TEST(QueryCompileTest, ValuesAreBoundNeverPasted) {
+  auto q = ParseQuery("host.name:\"x' OR 1=1 --\" AND foo.bar:\"'; DROP TABLE events\"");
+  ASSERT_TRUE(q.ok());
+  auto c = CompileQuery(*q, core::Timestamp{0});
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->where.find("DROP"), std::string::npos);
+  EXPECT_EQ(c->where.find("1=1"), std::string::npos);
+  EXPECT_GE(c->params.size(), 2u);
+}
+
+TEST(QueryCompileTest, TypedFieldErrors) {
+  auto bad = [](std::string_view text) {
+    auto q = ParseQuery(text);
+    EXPECT_TRUE(q.ok());
+    auto c = CompileQuery(*q, core::Timestamp{0});
+    EXPECT_FALSE(c.ok()) << text;
+    return c.ok() ? 0 : c.error().pos()->column;
+  };
+  EXPECT_EQ(bad("source.port:abc"), 13);
+  EXPECT_EQ(bad("source.ip:10.0.0.0/33"), 11);
+  EXPECT_EQ(bad("source.ip:host1"), 11);
+  EXPECT_EQ(bad("@timestamp:>yesterday"), 13);
+  EXPECT_EQ(bad("tenant_id:other"), 1);
+}
+
+TEST(QueryCompileTest, TimeWindowNarrowing) {
+  const core::Timestamp now = core::Timestamp::FromSeconds(1'700'000'000);
+  auto q = ParseQuery("@timestamp:[now-1h TO now] error");
+  auto c = CompileQuery(*q, now);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->time_lo, now.ns - core::Hours(1));
+  EXPECT_EQ(c->time_hi, now.ns + 1);
+  auto t = ParseQueryTime("2024-03-01", now, 1);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(core::FormatRfc3339(*t, 0), "2024-03-01T00:00:00Z");
+  EXPECT_FALSE(ParseQueryTime("now-1y", now, 1).ok());
+}
+
+TEST(QueryCompileTest, LikePatternsEscape) {
+  EXPECT_EQ(LikePattern("a*b?c"), "a%b_c");
+  EXPECT_EQ(LikePattern("100%_x"), "100\\%\\_x");
+  EXPECT_EQ(LikePattern("a\\*b"), "a*b");
+}
+
+TEST(TokenizerTest, CjkBigramsAndWords) {
+  std::vector<std::string> doc, query;
+  Tokenize("Login FAILED 患者张三, user=admin", false, [&](std::string_view t, int, int, bool colocated) {
+    doc.push_back(std::string(colocated ? "+" : "") + std::string(t));
+    return 0;
+  });
+  EXPECT_EQ(doc, (std::vector<std::string>{"login", "failed", "患者", "者张", "张三", "+三", "user", "admin"}));
+  Tokenize("患者张三", true, [&](std::string_view t, int, int, bool) {
+    query.push_back(std::string(t));
+    return 0;
+  });
+  EXPECT_EQ(query, (std::vector<std::string>{"患者", "者张", "张三"}));
+  EXPECT_TRUE(SummarizeTokens("患").single_cjk);
+  EXPECT_EQ(SummarizeTokens("...").tokens, 0u);
+}
+
+}  // namespace
+}  // namespace medsoc::store::events

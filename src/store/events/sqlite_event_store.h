@@ -1,0 +1,136 @@
+// SqliteEventStore: the embedded EventStore. One SQLite database per UTC day under
+// <data_dir>/events/YYYY-MM-DD.db, so that retention and the size limit drop whole files.
+//
+// Partition schema (kPartitionSchema in the .cpp; user_version 1):
+//   events(tenant_id, id, time, ingest_time, source, <18 normalized columns, see sqlite_query.h>,
+//          parse_error, raw_bytes, zflags, doc)
+//     doc        the full event JSON (event/json.h, including "raw"); zstd-compressed when zflags&1
+//     raw_bytes  the raw message bytes, only when they are not valid UTF-8 (doc then has U+FFFD)
+//   indexes: (tenant_id, time) and (tenant_id, X, time) for X in event_code, host_name, user_name,
+//            source_ip, destination_ip
+//   events_fts: FTS5, contentless, columns (message, raw), tokenizer "medsoc" (tokenizer.h)
+//   meta(key, value): the partition's zstd dictionary once compressed
+// Ids are time-ordered (ULID layout whose 48-bit millisecond part is the stored event time), so
+// Get(id) opens exactly one partition and finds the row through the time index.
+//
+// Event time and partitions: an event is filed under the day of its time. An event whose time is
+// older than the retention window or more than one day ahead of its ingest time (a device with a
+// wrong clock, an unparsable year) is filed and searched at its ingest time instead, keeps its own
+// time in the JSON, and is flagged "time_clamped":true. Otherwise it would be dropped by retention
+// on arrival or hide in a partition nobody searches.
+//
+// Durability: Write commits one transaction per partition touched (normally one: a batch rarely
+// spans midnight), all opened before the first insert and committed in order. With
+// sync_full (the default) each commit fsyncs the WAL, so an acknowledged batch survives both a
+// process crash and a power loss. With sync_full = false (synchronous=NORMAL) an acknowledged batch
+// survives a process crash (the WAL is in the OS page cache) but a power loss or kernel panic may
+// lose the last commits before the next checkpoint; the database itself is never corrupted. A
+// batch spanning two days that crashes between the two commits keeps the first day's part; the
+// caller's retry then stores those events twice (the only case of a duplicate).
+//
+// Compression (CompressOld): each row's doc is compressed with zstd using a dictionary trained on
+// a sample of that partition's events, then the file is VACUUMed. Columns, indexes and the FTS
+// index stay as they are, so every query works unchanged on compressed partitions; reading a
+// compressed doc costs one dictionary decompression of that row (a few microseconds). The
+// alternative, compressing the whole file (VACUUM INTO + zstd) gains a better ratio but would
+// force a query to decompress a whole day to a temporary file first; per-row compression with a
+// dictionary keeps random access at the cost of a lower ratio, and leaves the indexes (a third to
+// a half of the file) uncompressed.
+//
+// Concurrency: readers use pooled connections (one query per connection at a time, several
+// queries in parallel); the writer has its own connections, serialized by a mutex; maintenance
+// uses its own. SQLite's WAL lets readers, including `medsoc search` in another process, run
+// while the server writes. A dropped partition's file is unlinked; queries already reading it
+// finish on the open file.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/options.h"
+#include "store/events/event_store.h"
+#include "store/events/sqlite_query.h"
+
+namespace medsoc::store::events {
+
+struct SqliteEventStoreSettings {
+  bool sync_full = true;         // fsync every batch commit (power-loss durable); see above
+  int busy_timeout_ms = 5000;
+  std::size_t max_idle_readers = 16;  // pooled read connections kept open (LRU)
+  std::size_t max_writers = 4;        // partitions kept open for writing (LRU)
+};
+
+class SqliteEventStore final : public EventStore {
+ public:
+  // Opens (creating <data_dir>/events, mode 0700, when missing) the store. Partitions are opened
+  // lazily.
+  static Result<std::unique_ptr<SqliteEventStore>> Open(const std::string& data_dir, const EventStoreOptions& options,
+                                                        const SqliteEventStoreSettings& settings = {});
+  ~SqliteEventStore() override;
+
+  Status Write(const event::Batch& batch) override;
+  Result<SearchPage> Search(const TenantScope& scope, const EventQuery& query) override;
+  Result<std::int64_t> Count(const TenantScope& scope, const EventQuery& query) override;
+  Result<std::vector<HistogramBucket>> Histogram(const TenantScope& scope, const EventQuery& query,
+                                                 std::int64_t interval_ns) override;
+  Result<StoredEvent> Get(const TenantScope& scope, const std::string& id) override;
+  Status Export(const TenantScope& scope, const EventQuery& query,
+                const std::function<bool(const StoredEvent&)>& sink) override;
+  Result<MaintenanceReport> ApplyRetention(core::Timestamp now) override;
+  Result<MaintenanceReport> EnforceSizeLimit(core::Timestamp now) override;
+  Result<MaintenanceReport> CompressOld(core::Timestamp now) override;
+  Result<MaintenanceReport> RunMaintenance(core::Timestamp now) override;
+  Result<std::vector<PartitionInfo>> Partitions() override;
+
+  const std::string& dir() const { return dir_; }
+  // The file of the partition for `day` (days since the epoch).
+  std::string PartitionPath(std::int64_t day) const;
+
+  struct Conn;  // one open partition (sqlite_event_store.cpp)
+
+ private:
+  SqliteEventStore(std::string dir, const EventStoreOptions& options, const SqliteEventStoreSettings& settings);
+
+  struct Plan;
+  Result<Plan> Prepare(const TenantScope& scope, const EventQuery& query) const;
+  // Runs `fn` for each partition of the plan's window, newest first, until it returns false.
+  Status ForEachPartition(const Plan& plan, const std::function<Result<bool>(Conn&, std::int64_t day)>& fn);
+
+  Result<std::unique_ptr<Conn>> OpenConn(std::int64_t day, bool create);
+  Result<std::unique_ptr<Conn>> CheckoutReader(std::int64_t day);
+  void ReturnReader(std::unique_ptr<Conn> conn);
+  Result<Conn*> Writer(std::int64_t day);  // REQUIRES: write_mu_ held
+  std::vector<std::int64_t> ListDays() const;
+  // Closes every pooled handle of `day` and deletes its files. REQUIRES: maint_mu_ held.
+  Status DropPartition(std::int64_t day);
+  Result<bool> CompressPartition(std::int64_t day);
+
+  const std::string dir_;
+  const EventStoreOptions options_;
+  const SqliteEventStoreSettings settings_;
+
+  std::mutex write_mu_;  // serializes Write; guards writers_ and rng_
+  std::list<std::unique_ptr<Conn>> writers_;  // most recently used first
+  std::mt19937_64 rng_;
+
+  std::mutex read_mu_;  // guards readers_ and epochs_
+  std::list<std::unique_ptr<Conn>> readers_;  // idle, most recently returned first
+  std::map<std::int64_t, std::uint64_t> epochs_;  // bumped when a partition is dropped or rewritten
+
+  std::mutex maint_mu_;  // one maintenance run at a time
+};
+
+// The day (days since the epoch, UTC) of `t`, and its file name "YYYY-MM-DD".
+std::int64_t DayOf(core::Timestamp t);
+std::string DayName(std::int64_t day);
+
+}  // namespace medsoc::store::events

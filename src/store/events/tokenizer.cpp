@@ -1,0 +1,228 @@
+#include "store/events/tokenizer.h"
+
+#include <sqlite3.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "core/time.h"
+#include "event/value.h"
+
+namespace medsoc::store::events {
+namespace {
+
+constexpr std::size_t kMaxTokenBytes = 128;
+
+enum class CharClass { kSeparator, kWord, kCjk };
+
+// Decodes one UTF-8 code point at s[i]; returns its length (1 for an invalid byte, cp = 0xFFFD).
+int Decode(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  int len = b0 >= 0xF0 && b0 < 0xF5 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC2 && b0 < 0xE0 ? 2 : 0;
+  if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) {
+    cp = 0xFFFD;
+    return 1;
+  }
+  char32_t v = len == 2 ? (b0 & 0x1F) : len == 3 ? (b0 & 0x0F) : (b0 & 0x07);
+  for (int k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+    if ((b & 0xC0) != 0x80) {
+      cp = 0xFFFD;
+      return 1;
+    }
+    v = (v << 6) | (b & 0x3F);
+  }
+  cp = v;
+  return len;
+}
+
+CharClass Classify(char32_t c) {
+  if (c < 0x80) {
+    return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? CharClass::kWord
+                                                                                         : CharClass::kSeparator;
+  }
+  if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x3FFFF) ||
+      (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF))
+    return CharClass::kCjk;
+  // Latin-1 punctuation, general punctuation, CJK symbols and punctuation, fullwidth punctuation,
+  // replacement character: separators.
+  if (c < 0xC0 || c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x303F) ||
+      (c >= 0xFF00 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) ||
+      (c >= 0xFF5B && c <= 0xFF65) || c == 0xFFFD || (c >= 0xFE30 && c <= 0xFE4F))
+    return CharClass::kSeparator;
+  return CharClass::kWord;
+}
+
+template <typename Emit>
+int TokenizeImpl(std::string_view s, bool query, Emit&& emit) {
+  std::string word;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    char32_t cp = 0;
+    int len = Decode(s, i, cp);
+    CharClass cls = Classify(cp);
+    if (cls == CharClass::kSeparator) {
+      i += static_cast<std::size_t>(len);
+      continue;
+    }
+    if (cls == CharClass::kWord) {
+      const std::size_t start = i;
+      word.clear();
+      while (i < s.size()) {
+        len = Decode(s, i, cp);
+        if (Classify(cp) != CharClass::kWord) break;
+        if (word.size() + static_cast<std::size_t>(len) <= kMaxTokenBytes) {
+          if (cp < 0x80) {
+            char c = static_cast<char>(cp);
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            word.push_back(c);
+          } else {
+            word.append(s.substr(i, static_cast<std::size_t>(len)));
+          }
+        }
+        i += static_cast<std::size_t>(len);
+      }
+      if (int rc = emit(std::string_view(word), static_cast<int>(start), static_cast<int>(i), false)) return rc;
+      continue;
+    }
+    // A CJK run: bigrams, plus (documents only) the last character colocated with the last bigram.
+    std::size_t prev_start = i;
+    int prev_len = len;
+    i += static_cast<std::size_t>(len);
+    bool any = false;
+    while (i < s.size()) {
+      char32_t next = 0;
+      const int nlen = Decode(s, i, next);
+      if (Classify(next) != CharClass::kCjk) break;
+      const std::size_t end = i + static_cast<std::size_t>(nlen);
+      if (int rc = emit(s.substr(prev_start, end - prev_start), static_cast<int>(prev_start), static_cast<int>(end), false))
+        return rc;
+      any = true;
+      prev_start = i;
+      prev_len = nlen;
+      i = end;
+    }
+    if (!any || !query) {
+      const std::size_t end = prev_start + static_cast<std::size_t>(prev_len);
+      if (int rc = emit(s.substr(prev_start, static_cast<std::size_t>(prev_len)), static_cast<int>(prev_start),
+                        static_cast<int>(end), any))
+        return rc;
+    }
+  }
+  return 0;
+}
+
+// ---- FTS5 glue ----------------------------------------------------------------------------------
+
+struct Tok {};  // stateless
+
+int TokCreate(void*, const char**, int, Fts5Tokenizer** out) {
+  static Tok tok;
+  *out = reinterpret_cast<Fts5Tokenizer*>(&tok);
+  return SQLITE_OK;
+}
+void TokDelete(Fts5Tokenizer*) {}
+int TokTokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, int n,
+                int (*x_token)(void*, int, const char*, int, int, int)) {
+  if (n <= 0 || text == nullptr) return SQLITE_OK;
+  const bool query = (flags & FTS5_TOKENIZE_QUERY) != 0;
+  return TokenizeImpl(std::string_view(text, static_cast<std::size_t>(n)), query,
+                      [&](std::string_view t, int start, int end, bool colocated) {
+                        return x_token(ctx, colocated ? FTS5_TOKEN_COLOCATED : 0, t.data(), static_cast<int>(t.size()),
+                                       start, end);
+                      });
+}
+
+fts5_api* GetFts5Api(sqlite3* db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, nullptr) != SQLITE_OK) return nullptr;
+  sqlite3_bind_pointer(stmt, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+  sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  return api;
+}
+
+// ---- SQL functions ---------------------------------------------------------------------------------
+
+void FnIp(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) return sqlite3_result_null(ctx);
+  const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const int n = sqlite3_value_bytes(argv[0]);
+  auto ip = event::IpAddress::Parse(std::string_view(p, static_cast<std::size_t>(n)));
+  if (!ip) return sqlite3_result_null(ctx);
+  sqlite3_result_blob(ctx, ip->bytes().data(), 16, SQLITE_TRANSIENT);
+}
+
+void FnNum(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  switch (sqlite3_value_type(argv[0])) {
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT:
+      return sqlite3_result_value(ctx, argv[0]);
+    case SQLITE_TEXT: {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+      const int n = sqlite3_value_bytes(argv[0]);
+      std::int64_t i = 0;
+      auto r = std::from_chars(p, p + n, i);
+      if (r.ec == std::errc() && r.ptr == p + n) return sqlite3_result_int64(ctx, i);
+      double d = 0;
+      auto rd = std::from_chars(p, p + n, d);
+      if (n > 0 && rd.ec == std::errc() && rd.ptr == p + n && std::isfinite(d)) return sqlite3_result_double(ctx, d);
+      return sqlite3_result_null(ctx);
+    }
+    default:
+      return sqlite3_result_null(ctx);
+  }
+}
+
+void FnTime(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) return sqlite3_result_null(ctx);
+  const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const int n = sqlite3_value_bytes(argv[0]);
+  auto t = core::ParseRfc3339(std::string_view(p, static_cast<std::size_t>(n)));
+  if (!t.ok()) return sqlite3_result_null(ctx);
+  sqlite3_result_int64(ctx, t->ns);
+}
+
+}  // namespace
+
+int Tokenize(std::string_view text, bool query, const TokenSink& emit) { return TokenizeImpl(text, query, emit); }
+
+TokenSummary SummarizeTokens(std::string_view text) {
+  TokenSummary s;
+  bool cjk_single = false;
+  TokenizeImpl(text, true, [&](std::string_view t, int, int, bool) {
+    ++s.tokens;
+    char32_t cp = 0;
+    cjk_single = !t.empty() && static_cast<std::size_t>(Decode(t, 0, cp)) == t.size() && Classify(cp) == CharClass::kCjk;
+    return 0;
+  });
+  s.single_cjk = s.tokens == 1 && cjk_single;
+  return s;
+}
+
+Status RegisterEventFunctions(sqlite3* db) {
+  fts5_api* api = GetFts5Api(db);
+  if (api == nullptr) return Error(ErrorCode::kInternal, "sqlite: FTS5 is not available in this SQLite build");
+  static fts5_tokenizer tokenizer{TokCreate, TokDelete, TokTokenize};
+  int rc = api->xCreateTokenizer(api, "medsoc", nullptr, &tokenizer, nullptr);
+  if (rc != SQLITE_OK) return Error(ErrorCode::kInternal, "sqlite: cannot register the medsoc tokenizer");
+  const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+  struct Fn {
+    const char* name;
+    void (*fn)(sqlite3_context*, int, sqlite3_value**);
+  };
+  for (const Fn& f : {Fn{"medsoc_ip", FnIp}, Fn{"medsoc_num", FnNum}, Fn{"medsoc_time", FnTime}}) {
+    rc = sqlite3_create_function_v2(db, f.name, 1, flags, nullptr, f.fn, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return Error(ErrorCode::kInternal, std::string("sqlite: cannot register ") + f.name);
+  }
+  return Ok();
+}
+
+}  // namespace medsoc::store::events

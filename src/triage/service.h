@@ -1,0 +1,198 @@
+// TriageService: the triage engine bound to the state database. It owns its own SQLite connection
+// to the state database file (WAL lets it share the file with SqliteStateStore), one Engine per
+// tenant (restored from the database on first use), and the tenant's assets and policy.
+//
+// Every method takes a TenantScope and touches only that tenant's rows; an id of another tenant's
+// object behaves as absent (kNotFound). Ingest of a batch is one transaction: the alert records,
+// incidents, timeline entries and per-day figures it produced are committed together.
+//
+// Thread-safety: safe to call from any thread (one mutex around the connection and the engines).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "store/sqlite/db.h"
+#include "store/tenant.h"
+#include "triage/engine.h"
+#include "triage/sla.h"
+
+namespace medsoc::triage {
+
+struct AlertQuery {
+  std::string status;       // open, suppressed, in_incident, closed; empty: any
+  std::string source;       // empty: any
+  std::string incident_id;  // empty: any
+  core::Timestamp since;    // last_seen >= since; 0: any
+  int limit = 100;          // capped at 1000
+};
+
+struct IncidentQuery {
+  std::string status;       // a status, "open" (any open status), or empty
+  std::string severity;     // empty: any
+  std::string owner;
+  int limit = 100;
+};
+
+// The incident as the API shows it: engine fields plus analyst-owned ones.
+struct IncidentView {
+  Incident incident;
+  std::int64_t number = 0;
+  std::string review, impact, root_cause;
+  core::Timestamp acknowledged_at, investigating_at, onsite_at, contained_at, resolved_at, closed_at;
+  core::Timestamp sla_paused_at;
+  std::int64_t sla_paused_ns = 0;
+  int escalation_tier = 1;
+  std::vector<std::string> breaches;
+  std::vector<std::string> watchers;
+};
+
+struct TimelineRow {
+  std::int64_t seq = 0;
+  core::Timestamp at;
+  std::string actor, kind, detail;
+};
+
+struct Comment {
+  std::string id, author, body;
+  core::Timestamp created_at;
+};
+
+// An SLA breach found by CheckSla and the people it was escalated to.
+struct Escalation {
+  std::string tenant_id, incident_id, clock;
+  int tier = 1;
+  std::vector<Shift> notify;
+};
+
+class TriageService {
+ public:
+  // Opens `db_path` (the state database, already migrated to the triage schema).
+  static Result<std::unique_ptr<TriageService>> Open(const std::string& db_path, TriageOptions options,
+                                                     int busy_timeout_ms = 5000);
+  // Tests: a private in-memory database with the state and triage migrations applied.
+  static Result<std::unique_ptr<TriageService>> OpenInMemoryForTest(TriageOptions options = {});
+  ~TriageService();
+  TriageService(const TriageService&) = delete;
+  TriageService& operator=(const TriageService&) = delete;
+
+  // --- alerts in ---
+  struct IngestSummary {
+    std::int64_t alerts = 0, new_records = 0, suppressed = 0, incidents_created = 0;
+    std::vector<ProcessResult> results;
+  };
+  // REQUIRES: every alert's tenant_id is the scope's (it is overwritten with it).
+  Result<IngestSummary> Ingest(const store::TenantScope& scope, std::vector<AlertInput> alerts);
+
+  // --- alerts ---
+  Result<std::vector<AlertRecord>> ListAlerts(const store::TenantScope& scope, const AlertQuery& q);
+  Result<std::optional<AlertRecord>> GetAlert(const store::TenantScope& scope, const std::string& id);
+  Status CloseAlert(const store::TenantScope& scope, const std::string& id, const std::string& actor);
+
+  // --- incidents ---
+  Result<std::vector<IncidentView>> ListIncidents(const store::TenantScope& scope, const IncidentQuery& q);
+  Result<std::optional<IncidentView>> GetIncident(const store::TenantScope& scope, const std::string& id);
+  // Lifecycle move; closing needs a post-incident review (here or stored before). `note` goes to
+  // the timeline.
+  Status Transition(const store::TenantScope& scope, const std::string& id, IncidentStatus to,
+                    const std::string& actor, const std::string& note, const std::string& review);
+  Status Assign(const store::TenantScope& scope, const std::string& id, const std::string& owner, const std::string& actor);
+  Status SetWatcher(const store::TenantScope& scope, const std::string& id, const std::string& user, bool watch,
+                    const std::string& actor);
+  Result<Comment> AddComment(const store::TenantScope& scope, const std::string& id, const std::string& author,
+                             const std::string& body);
+  Result<std::vector<Comment>> ListComments(const store::TenantScope& scope, const std::string& id);
+  Status AddLink(const store::TenantScope& scope, const std::string& id, const std::string& kind, const std::string& ref,
+                 const std::string& note, const std::string& actor);
+  Result<nlohmann::json> ListLinks(const store::TenantScope& scope, const std::string& id);
+  // Evidence is limited to 8 MiB per file.
+  Result<nlohmann::json> AddEvidence(const store::TenantScope& scope, const std::string& id, const std::string& name,
+                                     const std::string& media_type, const std::string& content,
+                                     const std::string& description, const std::string& actor);
+  Result<nlohmann::json> ListEvidence(const store::TenantScope& scope, const std::string& id);
+  Status SetAnalysis(const store::TenantScope& scope, const std::string& id, const std::optional<std::string>& impact,
+                     const std::optional<std::string>& root_cause, const std::string& actor);
+  Status RecordOnsite(const store::TenantScope& scope, const std::string& id, const std::string& actor);
+  Status SetSlaPaused(const store::TenantScope& scope, const std::string& id, bool paused, const std::string& reason,
+                      const std::string& actor);
+  Result<std::vector<TimelineRow>> Timeline(const store::TenantScope& scope, const std::string& id);
+
+  // --- exceptions ---
+  Result<Suppression> CreateSuppression(const store::TenantScope& scope, Suppression s);
+  // One step from an alert: its rule plus the chosen fields' values (default host/user).
+  Result<Suppression> SuppressFromAlert(const store::TenantScope& scope, const std::string& alert_id,
+                                        const std::vector<std::string>& fields, const std::string& reason,
+                                        core::Timestamp expires_at, const std::string& author);
+  Result<std::vector<Suppression>> ListSuppressions(const store::TenantScope& scope, const std::string& status);
+  // approve (proposed -> active), reject, disable, enable.
+  Result<Suppression> ChangeSuppression(const store::TenantScope& scope, const std::string& id, const std::string& action,
+                                        const std::string& actor);
+  Result<AllowEntry> CreateAllowEntry(const store::TenantScope& scope, AllowEntry e);
+  Result<std::vector<AllowEntry>> ListAllowEntries(const store::TenantScope& scope);
+  Status DeleteAllowEntry(const store::TenantScope& scope, const std::string& id);
+  Result<MaintenanceWindow> CreateWindow(const store::TenantScope& scope, MaintenanceWindow w);
+  Result<std::vector<MaintenanceWindow>> ListWindows(const store::TenantScope& scope);
+  Status DeleteWindow(const store::TenantScope& scope, const std::string& id);
+
+  // --- verdicts --- A false positive counted kSuggestAfter times for the same rule and subject
+  // proposes a suppression (status "proposed"), applied only after approval.
+  static constexpr int kSuggestAfter = 3;
+  Result<Verdict> SetVerdict(const store::TenantScope& scope, Verdict v);
+  Result<std::vector<Verdict>> ListVerdicts(const store::TenantScope& scope, const std::string& target_kind,
+                                            const std::string& target_id);
+
+  // --- figures --- per local day (from/to inclusive, "YYYY-MM-DD") and source.
+  Result<nlohmann::json> NoiseReduction(const store::TenantScope& scope, const std::string& from, const std::string& to);
+
+  // --- assets (minimal directory) ---
+  Status UpsertAsset(const store::TenantScope& scope, const AssetInfo& a);
+  Result<std::vector<AssetInfo>> ListAssets(const store::TenantScope& scope);
+
+  // --- SLA and on-call ---
+  Result<std::array<SlaPolicy, 4>> SlaPolicies(const store::TenantScope& scope);
+  Status PutSlaPolicy(const store::TenantScope& scope, const SlaPolicy& p);
+  Result<std::vector<SlaClock>> IncidentSla(const store::TenantScope& scope, const std::string& id, core::Timestamp now);
+  // Finds newly breached clocks of every open incident of every tenant, escalates each once, and
+  // writes an "sla.breach" row to the notification outbox in the same transaction (the notification
+  // service delivers it to the routes of the incident's tenant, naming the on-duty people).
+  Result<std::vector<Escalation>> CheckSla(core::Timestamp now);
+  Result<Shift> AddShift(const store::TenantScope& scope, Shift s);
+  Result<std::vector<Shift>> ListShifts(const store::TenantScope& scope, core::Timestamp from, core::Timestamp to);
+  Status DeleteShift(const store::TenantScope& scope, const std::string& id);
+  Result<std::vector<Shift>> OnDutyNow(const store::TenantScope& scope, core::Timestamp at, int tier);
+
+  // --- report --- 《安全事件应急响应与处置报告》 as JSON.
+  Result<nlohmann::json> IncidentReport(const store::TenantScope& scope, const std::string& id);
+
+  const TriageOptions& options() const { return options_; }
+
+ private:
+  struct TenantState;
+  TriageService(std::unique_ptr<store::sqlite::Database> db, TriageOptions options);
+
+  Result<TenantState*> State(const std::string& tenant);  // REQUIRES: mu_ held
+  Status Persist(TenantState& st, const EngineChanges& changes);
+  Status AppendTimeline(const std::string& tenant, const std::string& incident, core::Timestamp at,
+                        const std::string& actor, const std::string& kind, const std::string& detail);
+  Result<std::optional<IncidentView>> LoadIncident(const std::string& tenant, const std::string& id);
+  Result<std::vector<Shift>> ShiftsAt(const std::string& tenant, core::Timestamp at);
+  Status ReloadPolicy(TenantState& st, const std::string& tenant);
+  // Announces an event to the notification service (notify_outbox), inside the caller's transaction.
+  Status AppendOutbox(const std::string& tenant, std::string_view event, const std::string& incident,
+                      const std::string& detail, core::Timestamp at);
+
+  std::mutex mu_;
+  std::unique_ptr<store::sqlite::Database> db_;
+  TriageOptions options_;
+  std::map<std::string, std::unique_ptr<TenantState>> tenants_;
+};
+
+}  // namespace medsoc::triage

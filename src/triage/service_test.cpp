@@ -1,0 +1,203 @@
+#include "triage/service.h"
+
+#include <gtest/gtest.h>
+
+#include "triage/sla.h"
+
+namespace medsoc::triage {
+namespace {
+
+using store::TenantScope;
+
+const core::Timestamp kT0 = core::Timestamp::FromSeconds(1'740'000'000);
+
+AlertInput Alert(std::string rule, Level level, std::string host, core::Timestamp t, std::string tactic = "execution") {
+  AlertInput a;
+  a.rule_id = rule;
+  a.rule_title = "rule " + rule;
+  a.level = level;
+  a.host = std::move(host);
+  a.event_time = t;
+  a.attack_tactic = std::move(tactic);
+  a.attack_technique = "T1059";
+  return a;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = TriageService::OpenInMemoryForTest();
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    svc_ = std::move(*s);
+    ASSERT_TRUE(svc_->UpsertAsset(scope_, {"pacs-01", "pacs-01", {"10.1.2.20"}, 5, "server", false, "server"}).ok());
+    ASSERT_TRUE(svc_->UpsertAsset(scope_, {"ws-001", "ws-001", {"10.20.0.11"}, 2, "office", false, "workstation"}).ok());
+  }
+  std::unique_ptr<TriageService> svc_;
+  TenantScope scope_ = TenantScope::Of("default");
+  TenantScope other_ = TenantScope::Of("other");
+};
+
+TEST_F(ServiceTest, IngestPersistsAlertsIncidentsTimelineAndFigures) {
+  auto r = svc_->Ingest(scope_, {Alert("a", Level::kMedium, "ws-001", kT0), Alert("a", Level::kMedium, "ws-001", kT0 + 60),
+                                 Alert("b", Level::kHigh, "pacs-01", kT0 + core::Minutes(1))});
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->alerts, 3);
+  EXPECT_EQ(r->new_records, 2);
+  EXPECT_EQ(r->incidents_created, 1);
+  auto alerts = svc_->ListAlerts(scope_, {});
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 2u);
+  auto incidents = svc_->ListIncidents(scope_, {.status = "open"});
+  ASSERT_TRUE(incidents.ok());
+  ASSERT_EQ(incidents->size(), 1u);
+  const IncidentView& inc = incidents->front();
+  EXPECT_EQ(inc.number, 1);
+  EXPECT_EQ(inc.incident.severity, Severity::kCritical);  // 60 x 1.5 on PACS
+  auto tl = svc_->Timeline(scope_, inc.incident.id);
+  ASSERT_TRUE(tl.ok());
+  ASSERT_FALSE(tl->empty());
+  EXPECT_EQ(tl->front().kind, "created");
+  auto figures = svc_->NoiseReduction(scope_, "", "");
+  ASSERT_TRUE(figures.ok());
+  EXPECT_EQ((*figures)["total"]["alerts_in"], 3);
+  EXPECT_EQ((*figures)["total"]["incidents"], 1);
+  // Tenant isolation: the other hospital sees nothing and cannot touch the incident.
+  EXPECT_TRUE(svc_->ListAlerts(other_, {})->empty());
+  EXPECT_FALSE(svc_->GetIncident(other_, inc.incident.id)->has_value());
+  EXPECT_EQ(svc_->Transition(other_, inc.incident.id, IncidentStatus::kAcknowledged, "x", "", "").error().code(),
+            ErrorCode::kNotFound);
+}
+
+TEST_F(ServiceTest, LifecycleNeedsReviewToCloseAndCanReopen) {
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("b", Level::kHigh, "pacs-01", kT0)}).ok());
+  std::string id = svc_->ListIncidents(scope_, {})->front().incident.id;
+  ASSERT_TRUE(svc_->Assign(scope_, id, "u-analyst", "u-lead").ok());
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kAcknowledged, "u-analyst", "", "").ok());
+  EXPECT_EQ(svc_->Transition(scope_, id, IncidentStatus::kNew, "u-analyst", "", "").error().code(),
+            ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kInvestigating, "u-analyst", "", "").ok());
+  ASSERT_TRUE(svc_->AddComment(scope_, id, "u-analyst", "隔离了 PACS 服务器的外联").ok());
+  ASSERT_TRUE(svc_->AddEvidence(scope_, id, "pcap.txt", "text/plain", "evidence bytes", "capture", "u-analyst").ok());
+  ASSERT_TRUE(svc_->AddLink(scope_, id, "finding", "F-1", "", "u-analyst").ok());
+  ASSERT_TRUE(svc_->SetWatcher(scope_, id, "u-ciso", true, "u-analyst").ok());
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kResolved, "u-analyst", "", "").ok());
+  EXPECT_EQ(svc_->Transition(scope_, id, IncidentStatus::kClosed, "u-analyst", "", "").error().code(),
+            ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kClosed, "u-analyst", "", "复盘：补丁已安装").ok());
+  auto inc = svc_->GetIncident(scope_, id);
+  ASSERT_TRUE(inc.ok() && inc->has_value());
+  EXPECT_EQ((*inc)->incident.status, IncidentStatus::kClosed);
+  EXPECT_NE((*inc)->acknowledged_at.ns, 0);
+  EXPECT_NE((*inc)->closed_at.ns, 0);
+  EXPECT_EQ((*inc)->watchers, std::vector<std::string>{"u-ciso"});
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kAcknowledged, "u-analyst", "new evidence", "").ok());
+  EXPECT_EQ((*svc_->GetIncident(scope_, id))->closed_at.ns, 0);
+  auto report = svc_->IncidentReport(scope_, id);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ((*report)["report_title"], "安全事件应急响应与处置报告");
+  for (const char* section : {"summary", "timeline", "impact", "analysis", "disposal", "hardening_advice"})
+    EXPECT_TRUE(report->contains(section)) << section;
+  EXPECT_EQ((*report)["impact"]["assets"][0]["id"], "pacs-01");
+  EXPECT_EQ((*report)["disposal"]["actions"].size(), 1u);
+}
+
+TEST_F(ServiceTest, SuppressionFromAlertAppliesToLaterAlertsAndFalsePositivesSuggestOne) {
+  auto first = svc_->Ingest(scope_, {Alert("noisy", Level::kMedium, "ws-001", kT0)});
+  ASSERT_TRUE(first.ok());
+  const std::string alert_id = first->results[0].alert_id;
+  auto sup = svc_->SuppressFromAlert(scope_, alert_id, {"host"}, "备份软件触发", kT0 + core::Days(30), "u-analyst");
+  ASSERT_TRUE(sup.ok()) << sup.error().ToString();
+  EXPECT_EQ(sup->rule_id, "noisy");
+  auto later = svc_->Ingest(scope_, {Alert("noisy", Level::kMedium, "ws-001", kT0 + core::Hours(5))});
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->results[0].suppression, SuppressionKind::kRule);
+  EXPECT_EQ(svc_->ListSuppressions(scope_, "active")->front().hits, 1);
+
+  // Three false positives of one rule on one host propose a suppression, pending approval.
+  for (int i = 0; i < 3; ++i) {
+    auto r = svc_->Ingest(scope_, {Alert("fp-rule", Level::kLow, "pacs-01", kT0 + core::Hours(10 * (i + 1)))});
+    ASSERT_TRUE(r.ok());
+    Verdict v;
+    v.target_kind = "alert";
+    v.target_id = r->results[0].alert_id;
+    v.verdict = VerdictKind::kFalsePositive;
+    v.author = "u-analyst";
+    ASSERT_TRUE(svc_->SetVerdict(scope_, v).ok());
+  }
+  auto proposed = svc_->ListSuppressions(scope_, "proposed");
+  ASSERT_TRUE(proposed.ok());
+  ASSERT_EQ(proposed->size(), 1u);
+  EXPECT_EQ(proposed->front().rule_id, "fp-rule");
+  EXPECT_EQ(svc_->Ingest(scope_, {Alert("fp-rule", Level::kLow, "pacs-01", kT0 + core::Hours(50))})->results[0].suppression,
+            SuppressionKind::kNone);  // not applied before approval
+  ASSERT_TRUE(svc_->ChangeSuppression(scope_, proposed->front().id, "approve", "u-lead").ok());
+  EXPECT_EQ(svc_->Ingest(scope_, {Alert("fp-rule", Level::kLow, "pacs-01", kT0 + core::Hours(60))})->results[0].suppression,
+            SuppressionKind::kRule);
+}
+
+TEST_F(ServiceTest, EngineStateSurvivesReopeningFromTheDatabase) {
+  // A second service over the same rows (as after a restart) dedups into the stored alert.
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("b", Level::kHigh, "pacs-01", kT0)}).ok());
+  auto again = svc_->Ingest(scope_, {Alert("b", Level::kHigh, "pacs-01", kT0 + core::Minutes(5))});
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->results[0].new_record);
+  EXPECT_EQ(svc_->ListAlerts(scope_, {})->front().count, 2);
+}
+
+TEST(SlaTest, ClocksBreachPauseAndMeet) {
+  SlaPolicy p = DefaultSlaPolicies()[static_cast<int>(Severity::kCritical)];
+  SlaInputs in;
+  in.created_at = kT0;
+  auto c = ComputeSla(p, in, kT0 + core::Minutes(10));
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0].name, "acknowledge");
+  EXPECT_FALSE(c[0].breached);
+  c = ComputeSla(p, in, kT0 + core::Minutes(16));
+  EXPECT_TRUE(c[0].breached);
+  EXPECT_FALSE(c[1].breached);
+  in.acknowledged_at = kT0 + core::Minutes(5);
+  c = ComputeSla(p, in, kT0 + core::Minutes(40));
+  EXPECT_FALSE(c[0].breached);
+  EXPECT_TRUE(c[1].breached);  // not investigating within 30 minutes
+  in.paused_ns = core::Minutes(20);
+  c = ComputeSla(p, in, kT0 + core::Minutes(40));
+  EXPECT_FALSE(c[1].breached);  // 20 of the 40 minutes were paused
+  EXPECT_EQ(c[1].due_at, kT0 + core::Minutes(50));
+}
+
+TEST_F(ServiceTest, SlaBreachEscalatesOnceToTheNextTierOnDuty) {
+  const core::Timestamp now = core::Now();
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("b", Level::kHigh, "pacs-01", now)}).ok());
+  Shift s1;
+  s1.user_id = "u-night";
+  s1.display = "值班一线";
+  s1.tier = 1;
+  s1.starts_at = now - core::Hours(1);
+  s1.ends_at = now + core::Hours(11);
+  ASSERT_TRUE(svc_->AddShift(scope_, s1).ok());
+  Shift s2 = s1;
+  s2.user_id = "u-senior";
+  s2.display = "二线专家";
+  s2.tier = 2;
+  ASSERT_TRUE(svc_->AddShift(scope_, s2).ok());
+  EXPECT_EQ(svc_->OnDutyNow(scope_, now, 2)->front().user_id, "u-senior");
+  // Clocks start at the incident's creation; 20 minutes later only "acknowledge" is breached.
+  auto esc = svc_->CheckSla(now + core::Minutes(20));
+  ASSERT_TRUE(esc.ok()) << esc.error().ToString();
+  ASSERT_EQ(esc->size(), 1u);
+  EXPECT_EQ(esc->front().clock, "acknowledge");
+  EXPECT_EQ(esc->front().tier, 2);
+  ASSERT_EQ(esc->front().notify.size(), 1u);
+  EXPECT_EQ(esc->front().notify[0].user_id, "u-senior");
+  EXPECT_TRUE(svc_->CheckSla(now + core::Minutes(21))->empty());  // once per clock
+}
+
+TEST(RotationTest, SevenByTwentyFour) {
+  auto shifts = GenerateRotation({{"a", "A"}, {"b", "B"}, {"c", "C"}}, 1, kT0, 7, 8);
+  ASSERT_EQ(shifts.size(), 21u);
+  for (std::int64_t h = 0; h < 7 * 24; ++h) EXPECT_EQ(OnDuty(shifts, kT0 + core::Hours(h), 1).size(), 1u);
+  EXPECT_EQ(OnDuty(shifts, kT0 + core::Hours(9), 1)[0].user_id, "b");
+}
+
+}  // namespace
+}  // namespace medsoc::triage
