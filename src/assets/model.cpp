@@ -1,4 +1,5 @@
 #include "assets/model.h"
+#include "core/strings.h"
 
 #include <arpa/inet.h>
 
@@ -68,12 +69,7 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
+using core::EqualsIgnoreCase;
 
 std::vector<std::string> SplitList(std::string_view text) {
   std::vector<std::string> out;

@@ -1,4 +1,5 @@
 #include "detect/condition.h"
+#include "core/strings.h"
 
 #include <cctype>
 
@@ -17,12 +18,7 @@ bool IsWordChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '*';
 }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
+constexpr auto IEquals = core::EqualsIgnoreCase;
 
 class Parser {
  public:
