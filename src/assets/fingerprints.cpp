@@ -1,4 +1,5 @@
 #include "assets/fingerprints.h"
+#include "core/yaml_guard.h"
 
 #include <dirent.h>
 
@@ -124,6 +125,10 @@ std::string ExpandTemplate(std::string_view tmpl, const std::vector<std::string>
 
 void FingerprintDb::LoadDocument(std::string_view text, const std::string& file, std::vector<Error>& errors) {
   YAML::Node root;
+  if (auto err = core::CheckYamlBounds(text, file)) {
+    errors.push_back(std::move(*err));
+    return;
+  }
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {

@@ -10,6 +10,7 @@
 #include "core/registry.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "core/yaml_guard.h"
 
 namespace medsoc::core {
 namespace {
@@ -465,6 +466,48 @@ TEST(RegistryTest, DuplicateUnknownAndFrozen) {
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().code(), ErrorCode::kFailedPrecondition);
   EXPECT_TRUE(r.Create<Notifier>("email").ok());  // lookups still work after Freeze
+}
+
+// --- yaml_guard.h ------------------------------------------------------------------------------
+
+TEST(YamlGuardTest, AcceptsOrdinaryMultiDocumentYaml) {
+  EXPECT_FALSE(CheckYamlBounds("a: 1\nb: [x, y]\n---\nc: &k {d: 2}\ne: *k\n", "ok.yml"));
+}
+
+TEST(YamlGuardTest, StopsTheEndlessDocumentStreamYamlCppEmits) {
+  // yaml-cpp 0.7 turns this flow mapping with a quoted anchor name into endless empty documents;
+  // found by fuzzing the Sigma reader (it exhausted 2 GB before the guard).
+  const std::string hostile =
+      "&\"for-at\":\"medsoc-correlation-state\",\"version\":1,\"correlations\":[alues\":[\"a\"],"
+      "\"entries\":[{\"t\":0,\"i\":0,\"r\":0}]}]}]}";
+  auto err = CheckYamlBounds(hostile, "hostile.yml");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->pos()->file, "hostile.yml");
+}
+
+TEST(YamlGuardTest, RefusesAliasBombsWithPosition) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  std::string prev = "a";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+    prev = std::string(1, c);
+  }
+  auto err = CheckYamlBounds(bomb, "bomb.yml");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code(), ErrorCode::kResourceExhausted);
+  EXPECT_GT(err->pos()->line, 1);
+  EXPECT_NE(err->message().find("expands"), std::string::npos) << err->message();
+}
+
+TEST(YamlGuardTest, RefusesDeepNestingAndReportsSyntaxErrors) {
+  auto deep = CheckYamlBounds(std::string(500, '[') + std::string(500, ']'), "deep.yml");
+  ASSERT_TRUE(deep);
+  EXPECT_NE(deep->message().find("deeper"), std::string::npos) << deep->message();
+  auto bad = CheckYamlBounds("a: [1, 2\nb: 3\n", "bad.yml");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->code(), ErrorCode::kParse);
 }
 
 }  // namespace

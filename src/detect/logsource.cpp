@@ -1,4 +1,5 @@
 #include "detect/logsource.h"
+#include "core/yaml_guard.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -33,6 +34,11 @@ std::vector<Problem> LogsourceMap::LoadYaml(std::string_view yaml, std::string_v
     problems.push_back({Severity::kError, pos(n), "", std::move(why)});
   };
   YAML::Node root;
+  if (auto err = core::CheckYamlBounds(yaml, std::string(file))) {
+    const auto& p = err->pos();
+    problems.push_back({Severity::kError, {std::string(file), p ? p->line : 0, p ? p->column : 0}, "", err->message()});
+    return problems;
+  }
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {

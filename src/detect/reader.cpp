@@ -1,4 +1,5 @@
 #include "detect/reader.h"
+#include "core/yaml_guard.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -540,6 +541,12 @@ ReadResult ReadSigmaYaml(std::string_view yaml, std::string_view file) {
   ReadResult out;
   DocReader reader{std::string(file), out};
   std::vector<YAML::Node> docs;
+  if (auto err = core::CheckYamlBounds(yaml, std::string(file))) {
+    const auto& p = err->pos();
+    out.problems.push_back({Severity::kError, {std::string(file), p ? p->line : 0, p ? p->column : 0}, "",
+                            err->message()});
+    return out;
+  }
   try {
     docs = YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {

@@ -1,4 +1,5 @@
 #include "event/catalog.h"
+#include "core/yaml_guard.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -116,6 +117,10 @@ std::vector<Error> Catalog::LoadYaml(std::string_view yaml, std::string_view fil
   std::vector<Error> problems;
   Collector out{file, problems};
   YAML::Node root;
+  if (auto err = core::CheckYamlBounds(yaml, std::string(file))) {
+    problems.push_back(std::move(*err));
+    return problems;
+  }
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {

@@ -1,5 +1,6 @@
 // Parsing of the `ingest:` configuration section with yaml-cpp: see config_ingest.h.
 #include "ingest/config_ingest.h"
+#include "core/yaml_guard.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -203,6 +204,10 @@ std::vector<Error> CheckIngestSection(const std::string& yaml_text, const std::s
   std::vector<Error> errors;
   IngestOptions o;
   YAML::Node root;
+  if (auto err = core::CheckYamlBounds(yaml_text, file_name)) {
+    errors.push_back(std::move(*err));
+    return errors;
+  }
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::ParserException& e) {

@@ -1,4 +1,5 @@
 #include "ingest/parse/vendor.h"
+#include "core/yaml_guard.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -471,6 +472,10 @@ VendorLoadResult LoadVendorYaml(std::string_view yaml, std::string_view file) {
   VendorLoadResult r;
   Collector out{file, r.problems};
   YAML::Node root;
+  if (auto err = core::CheckYamlBounds(yaml, std::string(file))) {
+    r.problems.push_back(std::move(*err));
+    return r;
+  }
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
