@@ -42,7 +42,7 @@ int RunConfigCheck(const std::string& file);
 int RunConfigReference();
 int RunConfigExample();
 int RunUserAdd(const GlobalFlags& flags, const std::string& name, const std::string& role, const std::string& tenant,
-               bool provider_wide, bool password_stdin);
+               bool provider_wide, bool password_stdin, bool temporary);
 int RunUserPasswd(const GlobalFlags& flags, const std::string& name, bool password_stdin, bool temporary);
 int RunUserList(const GlobalFlags& flags, const std::string& tenant);
 int RunUserDisable(const GlobalFlags& flags, const std::string& name, bool enable);

@@ -181,7 +181,7 @@ int RunConfigExample() {
 }
 
 int RunUserAdd(const GlobalFlags& flags, const std::string& name, const std::string& role_name,
-               const std::string& tenant, bool provider_wide, bool password_stdin) {
+               const std::string& tenant, bool provider_wide, bool password_stdin, bool temporary) {
   auto role = auth::ParseRole(role_name);
   if (!role) {
     std::fprintf(stderr, "medsoc: unknown role '%s' (sysadmin, secadmin, analyst, auditor, viewer)\n",
@@ -204,12 +204,12 @@ int RunUserAdd(const GlobalFlags& flags, const std::string& name, const std::str
                                                                           .role = *role,
                                                                           .provider_wide = provider_wide,
                                                                           .password = *password,
-                                                                          .must_change_password = false});
+                                                                          .must_change_password = temporary});
   tools->Audit(tenant_id, "cli.user_add", "user:" + name, user.ok() ? "success" : "failure",
-               user.ok() ? "role " + role_name : user.error().message());
+               user.ok() ? "role " + role_name + (temporary ? ", temporary password" : "") : user.error().message());
   if (!user.ok()) return Fail(user.error());
-  std::printf("created user %s (%s) in tenant %s, id %s\n", name.c_str(), role_name.c_str(), tenant_id.c_str(),
-              user->id.c_str());
+  std::printf("created user %s (%s) in tenant %s, id %s%s\n", name.c_str(), role_name.c_str(), tenant_id.c_str(),
+              user->id.c_str(), temporary ? " (must change the password at first login)" : "");
   return 0;
 }
 

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   user_add->add_flag("--provider-wide", provider_wide, "may switch to any tenant (provider staff)");
   user_add->add_flag("--password-stdin", password_stdin, "read the password from the first line of standard input")
       ->required();
+  user_add->add_flag("--temporary", temporary,
+                     "an initial password that the user must change at first login (for accounts handed to a person)");
   auto* user_passwd = user->add_subcommand("passwd", "set a user's password (also clears a lockout)");
   add_globals(user_passwd);
   user_passwd->add_option("NAME", name, "login name")->required();
@@ -93,6 +95,7 @@ int main(int argc, char** argv) {
   ingest_cmd->add_option("FILE", ingest_flags.inputs, "files, or - for standard input")->required();
   ingest_cmd->add_option("--format", ingest_flags.format, "auto or a parser name (docs/formats.md)");
   ingest_cmd->add_option("--source", ingest_flags.source, "source name stored on the events");
+  ingest_cmd->add_option("--dataset", ingest_flags.dataset, "event.dataset of every event (his.audit, pacs.dicom, ...)");
   ingest_cmd->add_option("--tenant", ingest_flags.tenant, "tenant id (default: default)");
   ingest_cmd->add_option("--timezone", ingest_flags.timezone, "zone for timestamps without one (default +08:00)");
 
@@ -132,7 +135,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return RunConfigCheck(check_file);
   if (reference->parsed()) return RunConfigReference();
   if (example->parsed()) return RunConfigExample();
-  if (user_add->parsed()) return RunUserAdd(g, name, role, tenant, provider_wide, password_stdin);
+  if (user_add->parsed()) return RunUserAdd(g, name, role, tenant, provider_wide, password_stdin, temporary);
   if (user_passwd->parsed()) return RunUserPasswd(g, name, password_stdin, temporary);
   if (user_list->parsed()) return RunUserList(g, tenant);
   if (user_disable->parsed()) return RunUserDisable(g, name, enable);

@@ -77,6 +77,20 @@ class CliTest(unittest.TestCase):
         finally:
             s.cleanup()
 
+    def test_user_add_temporary_forces_a_change_at_first_login(self):
+        s = Server().start()
+        try:
+            r = s.cli("user", "add", "erin", "--role", "viewer", "--temporary", "--password-stdin", stdin=STRONG + "\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("must change the password", r.stdout)
+            c = s.login("erin", STRONG)
+            self.assertTrue(c.get("/api/v1/auth/me").json()["must_change_password"])
+            blocked = c.get("/api/v1/users")
+            self.assertEqual(blocked.status, 403)
+            self.assertEqual(blocked.json()["error"]["code"], "password_change_required")
+        finally:
+            s.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
