@@ -11,7 +11,10 @@ void RegisterIngestRoutes(Router& router, ApiServices& s, ingest::HttpIngest& in
                          "zstd. Answers 200 only once the events are durable; 429/503 with Retry-After under overload",
               .tag = "ingest",
               .query_params = {{.name = "source", .description = "source name stored on the events (default: http)"},
-                               {.name = "format", .description = "parser name, or auto (default)"}},
+                               {.name = "format", .description = "parser name, or auto (default)"},
+                               {.name = "dataset",
+                                .description = "event.dataset of every event (e.g. his.audit, pacs.dicom, hl7.interface, "
+                                               "vpn.auth); default: what the parser sets"}},
               .response_schema = R"({"type":"object","properties":{"accepted":{"type":"integer"},
                 "failed_to_parse":{"type":"integer"}}})"},
              [&ingest](RequestContext& ctx) {
@@ -20,6 +23,7 @@ void RegisterIngestRoutes(Router& router, ApiServices& s, ingest::HttpIngest& in
                in.tenant = ctx.principal().active_tenant_id;
                if (auto v = req.Query("source")) in.source = std::string(*v);
                if (auto v = req.Query("format"); v && *v != "auto") in.format = std::string(*v);
+               if (auto v = req.Query("dataset")) in.dataset = std::string(*v);
                if (in.source.size() > 128) return ErrorResponse(400, "bad_request", "source is longer than 128 bytes");
                in.body = req.body;
                if (auto v = req.Header("content-encoding")) in.content_encoding = *v;

@@ -224,8 +224,15 @@ int RunIngest(const GlobalFlags& gflags, const IngestFlags& flags) {
   po.parse_queue_batches = 8;
   po.sink_queue_batches = 8;
   ingest::Pipeline pipeline(po, parsers, **store);
-  auto source = pipeline.AddSource(
-      {.name = flags.source, .format = flags.format, .tz_offset_minutes = *tz, .max_message_bytes = kMaxMessage});
+  if (!flags.dataset.empty() && !ingest::IsValidDataset(flags.dataset)) {
+    std::fprintf(stderr, "medsoc ingest: --dataset must be 1-64 of [a-z0-9_.-] (his.audit)\n");
+    return 2;
+  }
+  auto source = pipeline.AddSource({.name = flags.source,
+                                    .format = flags.format,
+                                    .tz_offset_minutes = *tz,
+                                    .max_message_bytes = kMaxMessage,
+                                    .dataset = flags.dataset});
   if (!source.ok()) {
     std::fprintf(stderr, "medsoc ingest: %s\n", source.error().message().c_str());
     return 2;

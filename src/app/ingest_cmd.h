@@ -14,6 +14,7 @@ struct IngestFlags {
   std::vector<std::string> inputs;  // FILE... or "-" (standard input)
   std::string format = "auto";      // --format auto|NAME
   std::string source = "import";    // --source NAME
+  std::string dataset;              // --dataset D: event.dataset of every event (his.audit)
   std::string tenant = "default";   // --tenant T
   std::string timezone = "+08:00";  // --timezone for timestamps without a zone
   bool quiet = false;               // --quiet: no progress on stderr

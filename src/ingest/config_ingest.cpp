@@ -116,10 +116,17 @@ class Reader {
 
 constexpr long long kMaxU32 = std::numeric_limits<std::uint32_t>::max();
 
+// `dataset:` (event.dataset for the input, e.g. his.audit): checked by IsValidDataset.
+void ReadDataset(Reader& r, const YAML::Node& n, const std::string& path, std::string& out) {
+  r.String(n, "dataset", path, out);
+  if (!out.empty() && !IsValidDataset(out))
+    r.Fail(n["dataset"], path + ".dataset", "must be 1-64 of [a-z0-9_.-], starting with a letter or digit (his.audit)");
+}
+
 void ReadListener(Reader& r, const YAML::Node& n, const std::string& path, ListenerOptions& l) {
   if (!r.IsMap(n, path)) return;
-  r.Known(n, path, {"name", "protocol", "listen", "tenant", "source", "format", "timezone", "allow", "senders", "tls",
-                    "max_message_bytes", "idle_timeout_seconds", "max_connections", "udp_receive_buffer_bytes"});
+  r.Known(n, path, {"name", "protocol", "listen", "tenant", "source", "format", "dataset", "timezone", "allow",
+                    "senders", "tls", "max_message_bytes", "idle_timeout_seconds", "max_connections", "udp_receive_buffer_bytes"});
   r.String(n, "name", path, l.name);
   if (l.name.empty()) r.Fail(n, path + ".name", "is required");
   std::string protocol = "udp";
@@ -138,6 +145,7 @@ void ReadListener(Reader& r, const YAML::Node& n, const std::string& path, Liste
   r.String(n, "tenant", path, l.tenant);
   r.String(n, "source", path, l.source);
   r.String(n, "format", path, l.format);
+  ReadDataset(r, n, path, l.dataset);
   r.Timezone(n, path, l.tz_offset_minutes);
   r.StringList(n, "allow", path, l.allow);
   r.Cidrs(n, "allow", path);
@@ -148,11 +156,12 @@ void ReadListener(Reader& r, const YAML::Node& n, const std::string& path, Liste
       for (std::size_t i = 0; i < s.size(); ++i) {
         const std::string p = path + ".senders[" + std::to_string(i) + "]";
         if (!r.IsMap(s[i], p)) continue;
-        r.Known(s[i], p, {"match", "tenant", "source"});
+        r.Known(s[i], p, {"match", "tenant", "source", "dataset"});
         SenderMapping m;
         r.String(s[i], "match", p, m.match);
         r.String(s[i], "tenant", p, m.tenant);
         r.String(s[i], "source", p, m.source);
+        ReadDataset(r, s[i], p, m.dataset);
         if (m.match.empty()) {
           r.Fail(s[i], p + ".match", "is required");
         } else if (auto c = Cidr::Parse(m.match); !c.ok()) {
@@ -185,13 +194,14 @@ void ReadListener(Reader& r, const YAML::Node& n, const std::string& path, Liste
 
 void ReadFile(Reader& r, const YAML::Node& n, const std::string& path, FileSourceOptions& f) {
   if (!r.IsMap(n, path)) return;
-  r.Known(n, path, {"path", "tenant", "source", "format", "timezone", "start_at_beginning", "max_message_bytes",
-                    "poll_interval_ms"});
+  r.Known(n, path, {"path", "tenant", "source", "format", "dataset", "timezone", "start_at_beginning",
+                    "max_message_bytes", "poll_interval_ms"});
   r.String(n, "path", path, f.path);
   if (f.path.empty()) r.Fail(n, path + ".path", "is required");
   r.String(n, "tenant", path, f.tenant);
   r.String(n, "source", path, f.source);
   r.String(n, "format", path, f.format);
+  ReadDataset(r, n, path, f.dataset);
   r.Timezone(n, path, f.tz_offset_minutes);
   r.Bool(n, "start_at_beginning", path, f.start_at_beginning);
   r.Int(n, "max_message_bytes", path, f.max_message_bytes, 256, 16 << 20);

@@ -10,11 +10,13 @@
 //         tenant: default
 //         source: firewalls
 //         format: auto             # auto or a parser name (rfc3164, rfc5424, cef, ...)
+//         dataset: his.audit       # optional: event.dataset of every event (else the parser's)
 //         timezone: "+08:00"
 //         allow: [10.0.0.0/8, 192.168.1.5]
 //         senders:                 # optional: sender address -> tenant/source
 //           - match: 10.1.0.0/16
 //             source: his-servers
+//             dataset: his.audit
 //         tls: {cert_file: ..., key_file: ..., ca_file: ..., require_client_cert: true}
 //     files:
 //       - path: /var/log/nginx/access.log*   # a path or a glob
@@ -36,6 +38,7 @@ struct SenderMapping {
   std::string match;   // CIDR or single address
   std::string tenant;  // empty: the listener's
   std::string source;  // empty: the listener's
+  std::string dataset; // empty: the listener's
 };
 
 struct ListenerTlsOptions {
@@ -53,6 +56,9 @@ struct ListenerOptions {
   std::string tenant = "default";          // tenant the events belong to
   std::string source;                      // source name on events; empty: the listener name
   std::string format = "auto";             // auto or a parser name
+  // event.dataset on every event of this listener (his.audit, pacs.dicom, hl7.interface, vpn.auth),
+  // replacing the parser's; empty: the parser's (linux.sshd, fortigate.traffic, ...).
+  std::string dataset;
   int tz_offset_minutes = 480;             // `timezone`, for timestamps without a zone (RFC 3164)
   std::vector<std::string> allow;          // sender CIDRs allowed; empty: everyone
   std::vector<SenderMapping> senders;      // first match wins
@@ -68,6 +74,7 @@ struct FileSourceOptions {
   std::string tenant = "default";
   std::string source;               // empty: the path
   std::string format = "auto";
+  std::string dataset;              // event.dataset on every event (see ListenerOptions::dataset)
   int tz_offset_minutes = 480;      // `timezone`
   bool start_at_beginning = true;   // a file seen for the first time is read from its start
   std::uint32_t max_message_bytes = 64 * 1024;

@@ -106,6 +106,15 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+bool IsValidDataset(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s[0])) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '_' && c != '.' && c != '-') return false;
+  return true;
+}
+
 Result<int> ParseTimezone(std::string_view t) {
   if (t == "UTC" || t == "Z" || t == "utc" || t == "Etc/UTC" || t == "GMT") return 0;
   static const char* const kChina[] = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi",
@@ -144,6 +153,8 @@ class Pipeline::Worker {
     if (auto id = table.Intern("tags"); id.ok()) tags_ = *id;
     if (auto id = table.Intern("log.file.path"); id.ok()) file_path_ = *id;
     if (auto id = table.Intern("log.offset"); id.ok()) offset_ = *id;
+    if (auto id = table.Intern("log.source.address"); id.ok()) sender_ = *id;
+    if (auto id = table.Intern("event.dataset"); id.ok()) dataset_ = *id;
   }
 
   Parser* ByName(const std::string& name) {
@@ -202,6 +213,10 @@ class Pipeline::Worker {
     ctx.max_message_bytes = spec.max_message_bytes;
     std::uint64_t parsed = 0, failed = 0, invalid = 0;
     const std::string_view path = work.file_path.empty() ? std::string_view() : work.batch.CopyString(work.file_path);
+    const std::string_view source_dataset = spec.dataset.empty() ? std::string_view() : work.batch.CopyString(spec.dataset);
+    auto per_event = [](const std::vector<std::string_view>& v, std::size_t i) {
+      return v.size() == 1 ? v[0] : i < v.size() ? v[i] : std::string_view();
+    };
     for (std::size_t i = 0; i < work.batch.size(); ++i) {
       event::Event& e = work.batch[i];
       const std::string_view raw = e.raw();
@@ -233,6 +248,14 @@ class Pipeline::Worker {
         e.Set(file_path_, event::Value::String(path));
         e.Set(offset_, event::Value::Int(static_cast<std::int64_t>(work.offsets[i])));
       }
+      if (const std::string_view from = per_event(work.senders, i); !from.empty() && sender_.valid()) {
+        // An IP value (CIDR search); a text that is no address is kept as text.
+        if (auto ip = event::IpAddress::Parse(from)) e.Set(sender_, event::Value::Ip(*ip));
+        else e.Set(sender_, event::Value::String(from));
+      }
+      std::string_view dataset = per_event(work.datasets, i);
+      if (dataset.empty()) dataset = source_dataset;
+      if (!dataset.empty() && dataset_.valid()) e.Set(dataset_, event::Value::String(dataset));
     }
     work.failed_to_parse = failed;
     counters.parsed.fetch_add(parsed, std::memory_order_relaxed);
@@ -249,7 +272,7 @@ class Pipeline::Worker {
   std::map<const Source*, Parser*> last_by_source_;
   std::map<const Source*, std::unique_ptr<Parser>> auto_by_source_;
   std::vector<std::unique_ptr<TransformStage>> stages_;
-  event::FieldId tags_, file_path_, offset_;
+  event::FieldId tags_, file_path_, offset_, sender_, dataset_;
 };
 
 Pipeline::Pipeline(PipelineOptions options, const core::Registry& parsers, event::EventSink& sink)

@@ -74,11 +74,16 @@ struct SourceCounters {
   std::atomic<std::uint64_t> connections{0};   // TCP/TLS connections currently open
 };
 
+// True for an event.dataset a source definition may set: 1-64 of [a-z0-9_.-], starting with a
+// letter or digit ("his.audit", "pacs.dicom").
+bool IsValidDataset(std::string_view s);
+
 struct SourceSpec {
   std::string name;              // unique; the metrics label ("fw-tcp", "http", "file:/var/log/x")
   std::string format = "auto";   // auto or a parser name
   int tz_offset_minutes = 480;
   std::size_t max_message_bytes = 64 * 1024;
+  std::string dataset;           // event.dataset on every event (replaces the parser's); empty: the parser's
 };
 
 class Source {
@@ -106,6 +111,13 @@ struct Work {
   // fields log.file.path and log.offset (what makes a line findable again after a crash).
   std::string file_path;
   std::vector<std::uint64_t> offsets;
+  // Network sources: the sender's IP address per event (views into batch's arena; syslog peer,
+  // HTTP client), stored after parsing as log.source.address. Empty: none. One entry: every event.
+  std::vector<std::string_view> senders;
+  // event.dataset set by the source definition per event (a syslog sender mapping's `dataset`,
+  // HTTP ?dataset=), same layout as senders; an empty view falls back to SourceSpec::dataset.
+  // When one applies it replaces the parser's value.
+  std::vector<std::string_view> datasets;
   // Optional; called once, from the sink thread, with the outcome and this Work (parsed).
   std::function<void(const Status&, const Work&)> ack;
   std::uint64_t failed_to_parse = 0;    // set by the parse stage

@@ -218,3 +218,18 @@ TEST(IngestHelpersTest, Timezones) {
 
 }  // namespace
 }  // namespace medsoc::ingest
+
+namespace medsoc::ingest {
+namespace {
+TEST(IngestHelpersTest, DatasetNames) {
+  EXPECT_TRUE(IsValidDataset("his.audit"));
+  EXPECT_TRUE(IsValidDataset("hl7.interface"));
+  EXPECT_TRUE(IsValidDataset("fortigate.traffic-v2_1"));
+  EXPECT_FALSE(IsValidDataset(""));
+  EXPECT_FALSE(IsValidDataset("His.Audit"));
+  EXPECT_FALSE(IsValidDataset(".audit"));
+  EXPECT_FALSE(IsValidDataset("his audit"));
+  EXPECT_FALSE(IsValidDataset(std::string(65, 'a')));
+}
+}  // namespace
+}  // namespace medsoc::ingest

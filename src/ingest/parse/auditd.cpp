@@ -280,6 +280,8 @@ Status ParseAuditRecords(std::string_view s, std::size_t offset, const ParseCont
     for (std::size_t i = 0; i < t0.size(); ++i) low[i] = t0[i] == '_' ? '-' : ToLower(t0[i]);
     SetView(e, f.event_action, std::string_view(low, t0.size()));
   }
+  if (!e.Has(f.event_dataset)) SetView(e, f.event_dataset, "linux.auditd");
+  if (!e.Has(f.event_module)) SetView(e, f.event_module, "linux");
   return Ok();
 }
 

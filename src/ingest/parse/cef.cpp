@@ -274,6 +274,7 @@ void SetHeaderCommon(event::Event& e, std::string_view vendor, std::string_view 
   if (!product.empty()) SetView(e, f.observer_product, product);
   if (!version.empty()) SetView(e, f.observer_version, version);
   if (!event_id.empty()) SetView(e, f.event_code, event_id);
+  SetDatasetSlug(e, vendor, product);  // "Security|threatmanager" -> security.threatmanager
 }
 
 // Position of "CEF:"/"LEEF:" at the start of the payload, or after a bare host word ("host CEF:0|").

@@ -11,6 +11,14 @@ using event::Value;
 
 void Str(event::Event& e, event::FieldId id, std::string_view s) { e.Set(id, Value::String(s)); }
 
+// event.module "linux" and event.dataset `ds` (a static string), unless the message already named
+// its own (a CEF payload inside a syslog record).
+void SetLinuxDataset(event::Event& e, const char* ds) {
+  const Fields& f = F();
+  if (!e.Has(f.event_dataset)) Str(e, f.event_dataset, ds);
+  if (!e.Has(f.event_module)) Str(e, f.event_module, "linux");
+}
+
 // The next whitespace-delimited word at s[pos...]; advances pos past it and following spaces.
 std::string_view Word(std::string_view s, std::size_t& pos) {
   while (pos < s.size() && s[pos] == ' ') ++pos;
@@ -496,46 +504,51 @@ Status NormalizeMessage(std::string_view app, std::string_view msg, std::size_t 
   if (msg.empty()) return Ok();
   if (StartsWith(msg, "CEF:")) return ParseCefPayload(msg, msg_offset, ctx, e);
   if (StartsWith(msg, "LEEF:")) return ParseLeefPayload(msg, msg_offset, ctx, e);
-  bool done = false;
+  // `ds`: the event.dataset of what was recognised (docs/formats.md, "event.dataset").
+  const char* ds = nullptr;
   switch (app.empty() ? '\0' : app[0]) {
     case 's':
-      if (app == "sshd") done = NormalizeSshd(msg, e);
-      else if (app == "sudo") done = NormalizeSudo(msg, e);
-      else if (app == "su") done = NormalizeSu(msg, e);
+      if (app == "sshd") ds = NormalizeSshd(msg, e) ? "linux.sshd" : nullptr;
+      else if (app == "sudo") ds = NormalizeSudo(msg, e) ? "linux.sudo" : nullptr;
+      else if (app == "su") ds = NormalizeSu(msg, e) ? "linux.su" : nullptr;
       break;
     case 'u':
-      if (app == "useradd" || app == "usermod" || app == "userdel") done = NormalizeAccount(msg, e);
+      if (app == "useradd" || app == "usermod" || app == "userdel")
+        ds = NormalizeAccount(msg, e) ? "linux.account" : nullptr;
       break;
     case 'g':
       if (app == "groupadd" || app == "groupdel" || app == "groupmod" || app == "gpasswd")
-        done = NormalizeAccount(msg, e);
+        ds = NormalizeAccount(msg, e) ? "linux.account" : nullptr;
       break;
     case 'p':
-      if (app == "passwd") done = NormalizeAccount(msg, e);
+      if (app == "passwd") ds = NormalizeAccount(msg, e) ? "linux.account" : nullptr;
       break;
     case 'c':
-      if (app == "chpasswd" || app == "chage") done = NormalizeAccount(msg, e);
-      else if (app == "crond" || app == "cron") done = NormalizeCron(msg, e);
+      if (app == "chpasswd" || app == "chage") ds = NormalizeAccount(msg, e) ? "linux.account" : nullptr;
+      else if (app == "crond" || app == "cron") ds = NormalizeCron(msg, e) ? "linux.cron" : nullptr;
       break;
     case 'C':
-      if (app == "CRON") done = NormalizeCron(msg, e);
+      if (app == "CRON") ds = NormalizeCron(msg, e) ? "linux.cron" : nullptr;
       break;
     case 'k':
-      if (app == "kernel") done = NormalizeNetfilter(msg, e);
+      if (app == "kernel") ds = NormalizeNetfilter(msg, e) ? "linux.netfilter" : nullptr;
       break;
     default:
       break;
   }
-  if (done) return Ok();
-  if (msg.find("msg=audit(") != std::string_view::npos &&
-      (StartsWith(msg, "type=") || StartsWith(msg, "node="))) {
-    return ParseAuditRecords(msg, msg_offset, ctx, e);
-  }
-  if (StartsWith(msg, "pam_")) {
-    NormalizePam(msg, e);
+  if (ds != nullptr) {
+    SetLinuxDataset(e, ds);
     return Ok();
   }
-  if (msg.find("IN=") != std::string_view::npos) NormalizeNetfilter(msg, e);
+  if (msg.find("msg=audit(") != std::string_view::npos &&
+      (StartsWith(msg, "type=") || StartsWith(msg, "node="))) {
+    return ParseAuditRecords(msg, msg_offset, ctx, e);  // sets linux.auditd
+  }
+  if (StartsWith(msg, "pam_")) {
+    if (NormalizePam(msg, e)) SetLinuxDataset(e, "linux.pam");
+    return Ok();
+  }
+  if (msg.find("IN=") != std::string_view::npos && NormalizeNetfilter(msg, e)) SetLinuxDataset(e, "linux.netfilter");
   return Ok();
 }
 

@@ -134,6 +134,41 @@ TEST_F(NormalizeTest, UnknownMessageIsNotAnError) {
   Parse("sshd[1]: Server listening on :: port 22.");
   EXPECT_EQ(Get(e_, "event.action"), "");
   EXPECT_EQ(Get(e_, "message"), "Server listening on :: port 22.");
+  EXPECT_EQ(Get(e_, "event.dataset"), "");  // not recognised: the source's dataset may apply
+}
+
+// Each recognised program names its event.dataset (docs/formats.md); module is "linux".
+TEST_F(NormalizeTest, DatasetPerProgram) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"sshd[1001]: Failed password for root from 10.0.0.5 port 22 ssh2", "linux.sshd"},
+      {"sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls", "linux.sudo"},
+      {"su: (to root) alice on pts/0", "linux.su"},
+      {"useradd[900]: new user: name=bob, UID=1001, GID=1001, home=/home/bob, shell=/bin/bash", "linux.account"},
+      {"CRON[1200]: (root) CMD (/usr/local/bin/backup.sh)", "linux.cron"},
+      {"kernel: [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.9 DST=10.0.0.1 LEN=60 PROTO=TCP SPT=4444 DPT=22", "linux.netfilter"},
+      {"login: pam_unix(login:auth): authentication failure; logname= uid=0 euid=0 tty=tty1 ruser= rhost=  user=bob",
+       "linux.pam"},
+      {"auditd: type=USER_LOGIN msg=audit(1709431262.123:77): pid=1 uid=0 auid=4294967295 ses=4294967295 "
+       "msg='op=login acct=\"bob\" exe=\"/usr/sbin/sshd\" hostname=? addr=10.0.0.5 terminal=sshd res=failed'",
+       "linux.auditd"},
+  };
+  for (const auto& [msg, ds] : cases) {
+    e_ = event::Event();
+    Parse(msg);
+    EXPECT_EQ(Get(e_, "event.dataset"), ds) << msg;
+    EXPECT_EQ(Get(e_, "event.module"), "linux") << msg;
+  }
+}
+
+TEST(DatasetSlug, LowercaseAndCollapsed) {
+  event::Event e;
+  SetDatasetSlug(e, "Qi-An Xin", "  TianYan NGSOC ");
+  EXPECT_EQ(Get(e, "event.dataset"), "qi_an_xin.tianyan_ngsoc");
+  SetDatasetSlug(e, "other", "x");  // an existing dataset is kept
+  EXPECT_EQ(Get(e, "event.dataset"), "qi_an_xin.tianyan_ngsoc");
+  event::Event e2;
+  SetDatasetSlug(e2, "!!!", "x");  // nothing usable: unset
+  EXPECT_EQ(Get(e2, "event.dataset"), "");
 }
 
 }  // namespace

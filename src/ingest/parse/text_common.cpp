@@ -137,6 +137,37 @@ const Fields& F() {
   return fields;
 }
 
+void AppendSlug(std::string& out, std::string_view s, std::size_t max) {
+  const std::size_t start = out.size();
+  bool gap = false;
+  for (char c : s) {
+    const char l = ToLower(c);
+    const bool keep = (l >= 'a' && l <= 'z') || IsDigit(l);
+    if (!keep) {
+      gap = out.size() > start;
+      continue;
+    }
+    if (gap && out.size() - start < max) out.push_back('_');
+    gap = false;
+    if (out.size() - start >= max) break;
+    out.push_back(l);
+  }
+}
+
+void SetDatasetSlug(event::Event& e, std::string_view a, std::string_view b) {
+  const Fields& f = F();
+  if (e.Has(f.event_dataset)) return;
+  std::string s;
+  s.reserve(100);
+  AppendSlug(s, a);
+  const std::size_t first = s.size();
+  if (first == 0) return;
+  s.push_back('.');
+  AppendSlug(s, b);
+  if (s.size() == first + 1) return;
+  e.SetString(f.event_dataset, s);
+}
+
 void AddFlag(event::Event& e, std::string_view flag) {
   const auto id = F().log_flags;
   for (event::FieldView f : e.fields())

@@ -96,6 +96,14 @@ void AddRelatedUser(event::Event& e, std::string_view s);
 // refuses (empty, too long, table full) are skipped. Returns whether it was set.
 bool SetOriginal(event::Event& e, std::string_view key, event::Value value);
 
+// Sets event.dataset to "<a>.<b>" made of lowercase [a-z0-9_] (other bytes become '_', runs
+// collapse, each part cut at 48 bytes), unless the event already has one or a part is empty
+// ("Security", "threatmanager" -> "security.threatmanager"). Used where the dataset comes from the
+// message (CEF/LEEF vendor and product, vendor-mapping templates).
+void SetDatasetSlug(event::Event& e, std::string_view a, std::string_view b);
+// Appends the slug of `s` (rules of SetDatasetSlug, at most `max` bytes) to `out`.
+void AppendSlug(std::string& out, std::string_view s, std::size_t max = 48);
+
 // ---- Time --------------------------------------------------------------------------------------
 // Civil date-time to UTC. `offset_minutes` is the zone's offset east of UTC.
 core::Timestamp CivilToUtc(std::int64_t year, int month, int day, int hour, int minute, int second,

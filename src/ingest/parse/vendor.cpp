@@ -1,6 +1,7 @@
 #include "ingest/parse/vendor.h"
 #include "core/yaml_guard.h"
 
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -42,9 +43,26 @@ struct TransparentHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
 };
 
+// One `extract` pattern: an RE2 with named groups; each group that matches becomes a vendor pair.
+struct VendorExtract {
+  std::unique_ptr<re2::RE2> re;
+  std::vector<std::pair<int, std::string>> groups;  // group index, name (the vendor key)
+};
+
+// One `dataset` template: literal text and {key} references to vendor keys.
+struct DatasetPart {
+  std::string literal;          // used when key is empty
+  std::string key;              // vendor key whose value is slugged in
+  event::FieldId id;            // the key as an original field
+};
+using DatasetTemplate = std::vector<DatasetPart>;
+
 struct VendorSpec {
   std::string name, vendor, product, observer_type;
   std::vector<std::string> detect_keys, detect_contains;
+  std::vector<std::unique_ptr<re2::RE2>> detect_patterns;  // alternative to keys/contains
+  std::vector<VendorExtract> extracts;
+  std::vector<DatasetTemplate> datasets;  // first whose keys are all present wins
   bool header_optional = true;
   std::string start_after;
   std::string trim_last;
@@ -214,12 +232,60 @@ std::optional<VendorTarget> LoadTarget(const YAML::Node& n, Collector& out) {
   return t;
 }
 
+std::unique_ptr<re2::RE2> LoadRegex(const YAML::Node& n, std::string_view what, Collector& out) {
+  auto text = Scalar(n, what, out);
+  if (!text) return nullptr;
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(1 << 20);
+  auto re = std::make_unique<re2::RE2>(*text, o);
+  if (!re->ok()) {
+    out.Add(n.Mark(), std::string(what) + ": invalid RE2 pattern: " + re->error());
+    return nullptr;
+  }
+  return re;
+}
+
+std::optional<DatasetTemplate> LoadDataset(const YAML::Node& n, Collector& out) {
+  auto text = Scalar(n, "'dataset'", out);
+  if (!text) return std::nullopt;
+  DatasetTemplate t;
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    const auto open = text->find('{', pos);
+    if (open == std::string::npos) {
+      t.push_back(DatasetPart{text->substr(pos), {}, {}});
+      break;
+    }
+    if (open > pos) t.push_back(DatasetPart{text->substr(pos, open - pos), {}, {}});
+    const auto close = text->find('}', open);
+    if (close == std::string::npos || close == open + 1) {
+      out.Add(n.Mark(), "'dataset': '{' without a key and '}'");
+      return std::nullopt;
+    }
+    const std::string key = text->substr(open + 1, close - open - 1);
+    auto id = event::DefaultFieldTable().Intern(key);
+    if (!id.ok()) {
+      out.Add(n.Mark(), "'dataset': key '" + key + "': " + id.error().message());
+      return std::nullopt;
+    }
+    t.push_back(DatasetPart{{}, key, *id});
+    pos = close + 1;
+  }
+  if (t.empty()) {
+    out.Add(n.Mark(), "'dataset' is empty");
+    return std::nullopt;
+  }
+  return t;
+}
+
 std::unique_ptr<VendorSpec> LoadSpec(const YAML::Node& root, Collector& out) {
   if (!root.IsMap()) {
     out.Add(root.Mark(), "a vendor file must be a mapping");
     return nullptr;
   }
-  CheckKeys(root, {"version", "name", "vendor", "product", "observer_type", "detect", "format", "time", "fields", "set"},
+  CheckKeys(root, {"version", "name", "vendor", "product", "observer_type", "detect", "format", "time", "fields", "set",
+                   "extract", "dataset"},
             "vendor file", out);
   auto spec = std::make_unique<VendorSpec>();
   bool usable = true;
@@ -248,11 +314,19 @@ std::unique_ptr<VendorSpec> LoadSpec(const YAML::Node& root, Collector& out) {
     out.Add(d ? d.Mark() : root.Mark(), "'detect' mapping with 'keys' and/or 'contains' is required");
     usable = false;
   } else {
-    CheckKeys(d, {"keys", "contains"}, "detect", out);
+    CheckKeys(d, {"keys", "contains", "patterns"}, "detect", out);
     if (d["keys"]) spec->detect_keys = StringList(d["keys"], "detect.keys", out);
     if (d["contains"]) spec->detect_contains = StringList(d["contains"], "detect.contains", out);
-    if (spec->detect_keys.empty() && spec->detect_contains.empty()) {
-      out.Add(d.Mark(), "detect needs at least one key or literal");
+    if (const YAML::Node ps = d["patterns"]) {
+      if (!ps.IsSequence()) {
+        out.Add(ps.Mark(), "detect.patterns must be a list of RE2 patterns");
+      } else {
+        for (const auto& item : ps)
+          if (auto re = LoadRegex(item, "detect.patterns", out)) spec->detect_patterns.push_back(std::move(re));
+      }
+    }
+    if (spec->detect_keys.empty() && spec->detect_contains.empty() && spec->detect_patterns.empty()) {
+      out.Add(d.Mark(), "detect needs at least one key, literal or pattern");
       usable = false;
     }
   }
@@ -360,6 +434,38 @@ std::unique_ptr<VendorSpec> LoadSpec(const YAML::Node& root, Collector& out) {
   }
   for (std::size_t i = 0; i < spec->time_fields.size(); ++i) rule_for(spec->time_fields[i]).time_slot = static_cast<int>(i);
   if (!spec->zone_field.empty()) rule_for(spec->zone_field);
+  // extract
+  if (const YAML::Node ex = root["extract"]) {
+    if (!ex.IsSequence()) {
+      out.Add(ex.Mark(), "'extract' must be a list of RE2 patterns with named groups");
+    } else {
+      for (const auto& item : ex) {
+        auto re = LoadRegex(item, "extract", out);
+        if (!re) continue;
+        VendorExtract x;
+        for (const auto& [name, index] : re->NamedCapturingGroups()) {
+          x.groups.emplace_back(index, name);
+          rule_for(name);  // a key like any other: fields may map it
+        }
+        if (x.groups.empty()) {
+          out.Add(item.Mark(), "extract pattern has no named group ((?P<key>...))");
+          continue;
+        }
+        std::sort(x.groups.begin(), x.groups.end());
+        x.re = std::move(re);
+        spec->extracts.push_back(std::move(x));
+      }
+    }
+  }
+  // dataset
+  if (const YAML::Node ds = root["dataset"]) {
+    if (ds.IsSequence()) {
+      for (const auto& item : ds)
+        if (auto t = LoadDataset(item, out)) spec->datasets.push_back(std::move(*t));
+    } else if (auto t = LoadDataset(ds, out)) {
+      spec->datasets.push_back(std::move(*t));
+    }
+  }
   // set
   if (const YAML::Node st = root["set"]) {
     if (!st.IsMap()) {
@@ -466,6 +572,32 @@ bool HasKey(std::string_view s, std::string_view key, char sep) {
   return false;
 }
 
+// The first `dataset` template whose {keys} all have a value, with those values as slugs.
+void ApplyDataset(const VendorSpec& spec, event::Event& e) {
+  std::string out;
+  for (const DatasetTemplate& t : spec.datasets) {
+    out.clear();
+    bool complete = true;
+    for (const DatasetPart& part : t) {
+      if (part.key.empty()) {
+        out += part.literal;
+        continue;
+      }
+      const Value* v = e.FindOriginal(part.id);
+      const std::size_t before = out.size();
+      if (v != nullptr && v->is_string()) AppendSlug(out, v->str());
+      if (out.size() == before) {
+        complete = false;
+        break;
+      }
+    }
+    if (complete && !out.empty()) {
+      e.SetString(F().event_dataset, out);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 VendorLoadResult LoadVendorYaml(std::string_view yaml, std::string_view file) {
@@ -526,6 +658,9 @@ VendorLoadResult LoadVendorDir(const std::string& dir) {
 std::string_view VendorParser::name() const { return spec_->name; }
 
 int VendorParser::Detect(std::string_view sample) const {
+  for (const auto& re : spec_->detect_patterns)
+    if (re2::RE2::PartialMatch(re2::StringPiece(sample.data(), sample.size()), *re)) return 96;
+  if (spec_->detect_keys.empty() && spec_->detect_contains.empty()) return 0;
   for (const auto& lit : spec_->detect_contains)
     if (sample.find(lit) == std::string_view::npos) return 0;
   for (const auto& key : spec_->detect_keys)
@@ -561,17 +696,33 @@ Status VendorParser::Parse(std::string_view message, const ParseContext& ctx, ev
   std::string_view time_parts[3];
   std::string_view zone;
   std::size_t pairs = 0;
-  auto r = ScanKv(payload, spec.dialect, e.arena(), [&](const KvPair& p) {
+  auto on_pair = [&](std::string_view key, std::string_view value) {
     ++pairs;
-    SetOriginal(e, p.key, Value::String(p.value));
-    auto it = spec.by_key.find(p.key);
+    SetOriginal(e, key, Value::String(value));
+    auto it = spec.by_key.find(key);
     if (it == spec.by_key.end()) return;
     const VendorKeyRule& rule = spec.rules[it->second];
-    if (rule.time_slot >= 0) time_parts[rule.time_slot] = p.value;
-    if (!spec.zone_field.empty() && p.key == spec.zone_field) zone = p.value;
-    if (p.value.empty()) return;
-    for (const VendorTarget& t : rule.targets) ApplyTarget(t, p.value, ctx, e);
-  });
+    if (rule.time_slot >= 0) time_parts[rule.time_slot] = value;
+    if (!spec.zone_field.empty() && key == spec.zone_field) zone = value;
+    if (value.empty()) return;
+    for (const VendorTarget& t : rule.targets) ApplyTarget(t, value, ctx, e);
+  };
+  // `extract` patterns run over the whole message (header included: Huawei's "%%01POLICY/6/
+  // POLICYDENY(l):" id sits before start_after); their groups come before the key=value pairs, so
+  // a pair of the same name wins.
+  if (!spec.extracts.empty()) {
+    constexpr int kMaxGroups = 32;
+    re2::StringPiece groups[kMaxGroups + 1];
+    for (const VendorExtract& x : spec.extracts) {
+      const int n = std::min(kMaxGroups, x.re->NumberOfCapturingGroups()) + 1;
+      if (!x.re->Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), re2::RE2::UNANCHORED, groups, n)) continue;
+      for (const auto& [index, name] : x.groups) {
+        if (index >= n || groups[index].data() == nullptr || groups[index].empty()) continue;
+        on_pair(name, std::string_view(groups[index].data(), groups[index].size()));
+      }
+    }
+  }
+  auto r = ScanKv(payload, spec.dialect, e.arena(), [&](const KvPair& p) { on_pair(p.key, p.value); });
   if (!r.ok()) return ParseErrorAt(payload_off, r.error().message() + " (offset within the payload)");
   if (pairs == 0) return ParseErrorAt(payload_off, "no key" + std::string(1, spec.dialect.value_separator) + "value pairs (" + spec.name + " format)");
   // Time.
@@ -615,7 +766,10 @@ Status VendorParser::Parse(std::string_view message, const ParseContext& ctx, ev
       e.set_time_text(text);
     }
   }
-  for (const auto& [id, value] : spec.constants) SetView(e, id, e.CopyString(value));
+  // Constants fill what the mapped fields left empty (a mapped event.category wins).
+  for (const auto& [id, value] : spec.constants)
+    if (!e.Has(id)) SetView(e, id, e.CopyString(value));
+  if (!spec.datasets.empty() && !e.Has(f.event_dataset)) ApplyDataset(spec, e);
   if (!spec.vendor.empty()) SetView(e, f.observer_vendor, e.CopyString(spec.vendor));
   if (!spec.product.empty()) SetView(e, f.observer_product, e.CopyString(spec.product));
   if (!spec.observer_type.empty()) SetView(e, f.observer_type, e.CopyString(spec.observer_type));

@@ -78,6 +78,86 @@ TEST_F(VendorTest, HuaweiUsg) {
   EXPECT_EQ(Get(e_, "network.transport"), "tcp");
   EXPECT_EQ(Get(e_, "observer.hostname"), "USG6600-HIS");
   EXPECT_EQ(Utc(e_), "2024-03-03T02:01:02.000Z");
+  // The information-center id POLICY/6/POLICYDENY: a denied packet.
+  EXPECT_EQ(Get(e_, "event.action"), "deny");
+  EXPECT_EQ(Get(e_, "event.outcome"), "failure");
+  EXPECT_EQ(Get(e_, "event.type"), "denied");
+  EXPECT_EQ(Get(e_, "event.provider"), "policy");
+  EXPECT_EQ(Get(e_, "event.severity"), "6");
+  EXPECT_EQ(Get(e_, "event.dataset"), "huawei_usg.policy");
+  EXPECT_EQ(Orig(e_, "mnemonic"), "POLICYDENY");
+}
+
+TEST_F(VendorTest, HuaweiUsgOtherMessages) {
+  VendorParser& p = P("huawei_usg");
+  ASSERT_TRUE(ParseLine(p,
+                        "<190>Mar  3 2024 10:01:06 USG6600-HIS %%01POLICY/6/POLICYPERMIT(l):vsys=public, protocol=17, "
+                        "source-ip=10.1.2.4, source-port=5353, destination-ip=10.8.0.53, destination-port=53.",
+                        e_)
+                  .ok());
+  EXPECT_EQ(Get(e_, "event.action"), "permit");
+  EXPECT_EQ(Get(e_, "event.outcome"), "success");
+  EXPECT_EQ(Get(e_, "event.type"), "allowed");
+  // An unmapped mnemonic is still the action (lowercased); the outcome stays unknown.
+  e_ = event::Event();
+  ASSERT_TRUE(ParseLine(p,
+                        "<190>Mar  3 2024 10:01:07 USG6600-HIS %%01SEC/4/SESSION_TEARDOWN(l):vsys=public, "
+                        "source-ip=10.1.2.5, destination-ip=10.8.0.9.",
+                        e_)
+                  .ok());
+  EXPECT_EQ(Get(e_, "event.action"), "session_teardown");
+  EXPECT_EQ(Get(e_, "event.outcome"), "");
+  EXPECT_EQ(Get(e_, "event.dataset"), "huawei_usg.sec");
+}
+
+// StoneOS's default text layout: "date time, SEVERITY@MODULE: description" with free-text phrases.
+TEST_F(VendorTest, HillstoneFreeText) {
+  VendorParser& p = P("hillstone");
+  const std::string traffic =
+      "<190>Mar  3 10:01:07 SG-6000 Hillstone: 2024-03-03 10:01:07, TRAFFIC@FLOW: SESSION: "
+      "10.1.2.3:51234->203.0.113.9:443(TCP), application HTTPS, interface ethernet0/1, vr trust-vr, policy 12, "
+      "user alice@local, host -, send packets 12, send bytes 1200, receive packets 40, receive bytes 53000, "
+      "session end";
+  EXPECT_EQ(p.Detect(traffic), 96);
+  ASSERT_TRUE(ParseLine(p, traffic, e_).ok());
+  EXPECT_EQ(Get(e_, "source.ip"), "10.1.2.3");
+  EXPECT_EQ(Get(e_, "source.port"), "51234");
+  EXPECT_EQ(Get(e_, "destination.ip"), "203.0.113.9");
+  EXPECT_EQ(Get(e_, "destination.port"), "443");
+  EXPECT_EQ(Get(e_, "network.transport"), "tcp");
+  EXPECT_EQ(Get(e_, "network.application"), "HTTPS");
+  EXPECT_EQ(Get(e_, "observer.ingress.interface.name"), "ethernet0/1");
+  EXPECT_EQ(Get(e_, "rule.id"), "12");
+  EXPECT_EQ(Get(e_, "user.name"), "alice");
+  EXPECT_EQ(Get(e_, "source.bytes"), "1200");
+  EXPECT_EQ(Get(e_, "destination.packets"), "40");
+  EXPECT_EQ(Get(e_, "event.type"), "end");
+  EXPECT_EQ(Get(e_, "event.dataset"), "hillstone.flow");
+  EXPECT_EQ(Get(e_, "log.level"), "info");  // from the syslog PRI: TRAFFIC is not a severity
+
+  e_ = event::Event();
+  const std::string deny =
+      "<188>Mar  3 10:01:08 SG-6000 Hillstone: 2024-03-03 10:01:08, SECURITY@FLOW: Policy deny: "
+      "10.1.2.3:51235->203.0.113.9:445(TCP), interface ethernet0/1, policy 5, user -@-";
+  ASSERT_TRUE(ParseLine(p, deny, e_).ok());
+  EXPECT_EQ(Get(e_, "event.action"), "deny");
+  EXPECT_EQ(Get(e_, "event.outcome"), "failure");
+  EXPECT_EQ(Get(e_, "event.type"), "denied");
+  EXPECT_EQ(Get(e_, "user.name"), "");  // "-" is no user
+
+  e_ = event::Event();
+  const std::string login =
+      "<188>Mar  3 10:01:09 SG-6000 Hillstone: 2024-03-03 10:01:09, WARNING@LOGIN: Admin user \"admin\" failed "
+      "to log in through SSH from 198.51.100.7.";
+  EXPECT_EQ(p.Detect(login), 96);
+  ASSERT_TRUE(ParseLine(p, login, e_).ok());
+  EXPECT_EQ(Get(e_, "user.name"), "admin");
+  EXPECT_EQ(Get(e_, "source.ip"), "198.51.100.7");
+  EXPECT_EQ(Get(e_, "event.outcome"), "failure");
+  EXPECT_EQ(Get(e_, "event.category"), "authentication");  // a mapped value wins over `set`
+  EXPECT_EQ(Get(e_, "log.level"), "warning");
+  EXPECT_EQ(Get(e_, "event.dataset"), "hillstone.login");
+  EXPECT_EQ(Get(e_, "message"), "Admin user \"admin\" failed to log in through SSH from 198.51.100.7.");
 }
 
 TEST_F(VendorTest, SangforAf) {
@@ -157,6 +237,41 @@ TEST(VendorLoad, EveryProblemWithPosition) {
   ASSERT_TRUE(ParseLine(p, "a=1.2.3.4 c=80", e).ok());
   EXPECT_EQ(Get(e, "destination.port"), "80");
   EXPECT_EQ(Get(e, "source.ip"), "");
+}
+
+TEST(VendorLoad, ExtractAndDatasetTemplates) {
+  const char* yaml =
+      "version: 1\n"
+      "name: demo\n"
+      "detect: {patterns: ['^ID\\d+ ']}\n"
+      "extract: ['^ID(?P<id>\\d+) (?P<kind>[A-Za-z ]+):']\n"
+      "dataset: ['demo.{kind}', 'demo.{zone}', demo.log]\n"
+      "fields:\n"
+      "  id: {to: event.code}\n";
+  auto r = LoadVendorYaml(yaml, "demo.yaml");
+  ASSERT_TRUE(r.problems.empty()) << r.problems[0].ToString();
+  ASSERT_EQ(r.specs.size(), 1u);
+  VendorParser p(r.specs[0]);
+  EXPECT_EQ(p.Detect("ID7 Port Scan: zone=dmz"), 96);
+  EXPECT_EQ(p.Detect("no id here zone=dmz"), 0);
+  event::Event e;
+  ASSERT_TRUE(ParseLine(p, "ID7 Port Scan: zone=dmz", e).ok());
+  EXPECT_EQ(Get(e, "event.code"), "7");
+  EXPECT_EQ(Get(e, "event.dataset"), "demo.port_scan");  // slugged
+  event::Event e2;
+  ASSERT_TRUE(ParseLine(p, "zone=DMZ-1", e2).ok());
+  EXPECT_EQ(Get(e2, "event.dataset"), "demo.dmz_1");     // the first complete template
+  event::Event e3;
+  ASSERT_TRUE(ParseLine(p, "other=1", e3).ok());
+  EXPECT_EQ(Get(e3, "event.dataset"), "demo.log");
+  // Problems: a bad RE2, a pattern without a named group, an unclosed template.
+  r = LoadVendorYaml(
+      "version: 1\nname: d2\ndetect: {keys: [a]}\nextract: ['(unclosed', '(\\d+)']\ndataset: 'x.{kind'\n", "d2.yaml");
+  ASSERT_EQ(r.problems.size(), 3u);
+  EXPECT_NE(r.problems[0].message().find("invalid RE2"), std::string::npos);
+  EXPECT_NE(r.problems[1].message().find("named group"), std::string::npos);
+  EXPECT_EQ(r.problems[2].pos()->line, 5);
+  EXPECT_EQ(r.specs.size(), 1u);
 }
 
 TEST(VendorLoad, SyntaxErrorAndMissingParts) {

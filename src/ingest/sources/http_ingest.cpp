@@ -151,6 +151,8 @@ HttpIngestResult HttpIngest::Handle(const HttpIngestRequest& req) {
   if (!encoding.ok()) return fail(415, "unsupported_encoding", encoding.error().message());
   if (!req.format.empty() && !pipeline_.KnowsFormat(req.format))
     return fail(400, "bad_request", "unknown format '" + req.format + "'");
+  if (!req.dataset.empty() && !IsValidDataset(req.dataset))
+    return fail(400, "bad_request", "dataset must be 1-64 of [a-z0-9_.-], starting with a letter or digit");
   // Cheap refusal before decompressing: the pipeline has no room now.
   if (!pipeline_.HasRoom()) {
     source_->counters().refused.fetch_add(1, std::memory_order_relaxed);
@@ -174,6 +176,9 @@ HttpIngestResult HttpIngest::Handle(const HttpIngestRequest& req) {
   work.source = source_;
   work.format = req.format;
   work.fail_fast = true;
+  // The client's address (log.source.address) and the request's dataset apply to every event.
+  if (!req.remote_ip.empty()) work.senders.push_back(work.batch.CopyString(req.remote_ip));
+  if (!req.dataset.empty()) work.datasets.push_back(work.batch.CopyString(req.dataset));
   const std::string& source_name = req.source.empty() ? source_->spec().name : req.source;
   const core::Timestamp now = core::Now();
   std::uint64_t count = 0;

@@ -33,6 +33,7 @@ struct HttpIngestRequest {
   std::string tenant;            // the principal's tenant
   std::string source;            // ?source= ; empty: "http"
   std::string format;            // ?format= ; empty: the http source's format (auto)
+  std::string dataset;           // ?dataset= ; event.dataset of every event (his.audit); empty: the parser's
   std::string_view body;
   std::string_view content_encoding;
   std::string remote_ip;

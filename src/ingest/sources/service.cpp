@@ -38,7 +38,8 @@ Result<std::unique_ptr<IngestService>> IngestService::Create(const IngestOptions
     MEDSOC_ASSIGN_OR_RETURN(Source * src, s->pipeline_->AddSource({.name = l.name,
                                                                    .format = l.format,
                                                                    .tz_offset_minutes = l.tz_offset_minutes,
-                                                                   .max_message_bytes = l.max_message_bytes}));
+                                                                   .max_message_bytes = l.max_message_bytes,
+                                                                   .dataset = l.dataset}));
     MEDSOC_TRY(s->syslog_->Add(l, src));
   }
 
@@ -58,7 +59,8 @@ Result<std::unique_ptr<IngestService>> IngestService::Create(const IngestOptions
       MEDSOC_ASSIGN_OR_RETURN(src, s->pipeline_->AddSource({.name = name,
                                                             .format = f.format,
                                                             .tz_offset_minutes = f.tz_offset_minutes,
-                                                            .max_message_bytes = f.max_message_bytes}));
+                                                            .max_message_bytes = f.max_message_bytes,
+                                                            .dataset = f.dataset}));
     }
     MEDSOC_TRY(s->files_->Add(f, src));
   }

@@ -134,6 +134,37 @@ TEST_F(SourcesTest, SenderMapAssignsTenant) {
   EXPECT_EQ(sink_.rows()[0].raw, "ok via udp");
   EXPECT_EQ(sink_.rows()[0].tenant, "hosp-b");
   EXPECT_EQ(sink_.rows()[0].source, "lo");
+  EXPECT_EQ(sink_.rows()[0].sender, "127.0.0.1");
+  EXPECT_EQ(sink_.rows()[0].dataset, "");
+}
+
+// The sender's address becomes log.source.address on every event (TCP, and a parse failure too);
+// a sender mapping's dataset wins over the listener's, which wins over the parser's.
+TEST_F(SourcesTest, SenderAddressAndDatasetOnEveryEvent) {
+  Pipeline p({.parse_workers = 1}, registry_, sink_);
+  auto src = p.AddSource({.name = "t", .format = "testfmt", .dataset = "his.audit"});
+  auto src2 = p.AddSource({.name = "t2", .format = "testfmt", .dataset = "his.audit"});
+  ASSERT_TRUE(p.Start().ok());
+  SyslogServer srv(p, {.batch_millis = 5});
+  ListenerOptions l{.name = "t", .protocol = ListenerProtocol::kTcp, .listen = "127.0.0.1:0"};
+  ASSERT_TRUE(srv.Add(l, *src).ok());
+  ListenerOptions l2{.name = "t2", .protocol = ListenerProtocol::kUdp, .listen = "127.0.0.1:0"};
+  l2.senders.push_back({.match = "127.0.0.1", .dataset = "pacs.dicom"});
+  ASSERT_TRUE(srv.Add(l2, *src2).ok());
+  ASSERT_TRUE(srv.Start().ok());
+  int fd = Connect(srv.port("t"), SOCK_STREAM);
+  SendAll(fd, "ok one\nbad two\n");
+  ::close(fd);
+  fd = Connect(srv.port("t2"), SOCK_DGRAM);
+  SendAll(fd, "ok three");
+  ::close(fd);
+  ASSERT_TRUE(sink_.WaitFor(3));
+  srv.Stop();
+  p.Stop();
+  for (const auto& r : sink_.rows()) {
+    EXPECT_EQ(r.sender, "127.0.0.1") << r.raw;
+    EXPECT_EQ(r.dataset, r.raw == "ok three" ? "pacs.dicom" : "his.audit") << r.raw;
+  }
 }
 
 TEST_F(SourcesTest, SlowSinkMakesTcpStopReadingWithoutLoss) {
@@ -438,10 +469,20 @@ TEST_F(SourcesTest, HttpIngestAcceptsAfterDurableAndCountsFailures) {
   EXPECT_EQ(sink_.size(), 3u);  // durable before the answer
   EXPECT_EQ(sink_.rows()[0].tenant, "t9");
   EXPECT_EQ(sink_.rows()[0].source, "his");
+  EXPECT_EQ(sink_.rows()[0].sender, "");  // no client address given
   const std::string gz = GzipOf("ok g\n");
   auto r2 = h.Handle({.tenant = "t9", .body = gz, .content_encoding = "gzip"});
   EXPECT_EQ(r2.status, 200) << r2.message;
   EXPECT_EQ(sink_.rows().back().raw, "ok g");
+  // The client's address and ?dataset= go on every event; a bad dataset is a 400.
+  auto r3 = h.Handle({.tenant = "t9", .dataset = "vpn.auth", .body = "ok v1\nbad v2\n", .remote_ip = "10.9.8.7"});
+  EXPECT_EQ(r3.status, 200) << r3.message;
+  for (std::size_t i = sink_.size() - 2; i < sink_.size(); ++i) {
+    EXPECT_EQ(sink_.rows()[i].sender, "10.9.8.7");
+    EXPECT_EQ(sink_.rows()[i].dataset, "vpn.auth");
+  }
+  auto r4 = h.Handle({.tenant = "t9", .dataset = "His Audit", .body = "ok\n"});
+  EXPECT_EQ(r4.status, 400);
   p.Stop();
 }
 

@@ -75,7 +75,7 @@ struct ListenerState {
   CidrList allow;
   struct Mapping {
     CidrList match;
-    std::string tenant, source;
+    std::string tenant, source, dataset;
   };
   std::vector<Mapping> mappings;
   std::unique_ptr<ssl::context> tls;
@@ -85,13 +85,17 @@ struct ListenerState {
   std::atomic<std::uint64_t> refused_logged{0};
 
   // The tenant and source name for a sender.
-  void Resolve(const std::array<std::uint8_t, 16>& ip, std::string& tenant, std::string& source_out) const {
+  // The tenant, source name and dataset (empty: the listener's) for a sender.
+  void Resolve(const std::array<std::uint8_t, 16>& ip, std::string& tenant, std::string& source_out,
+               std::string& dataset) const {
     tenant = options.tenant;
     source_out = source_name;
+    dataset.clear();
     for (const auto& m : mappings) {
       if (m.match.FirstMatch(ip) >= 0) {
         if (!m.tenant.empty()) tenant = m.tenant;
         if (!m.source.empty()) source_out = m.source;
+        dataset = m.dataset;
         return;
       }
     }
@@ -104,8 +108,9 @@ class Batcher {
   Batcher(Pipeline& pipeline, Source* source, std::size_t batch_events)
       : pipeline_(pipeline), source_(source), batch_events_(std::max<std::size_t>(1, batch_events)) {}
 
+  // `sender`: the peer's IP address (log.source.address); `dataset`: the sender mapping's, or empty.
   void Add(std::string_view message, bool truncated, std::string_view tenant, std::string_view source_name,
-           core::Timestamp now) {
+           core::Timestamp now, std::string_view sender, std::string_view dataset) {
     if (!current_) NewBatch();
     event::Event& e = current_->batch.Add();
     e.set_raw(message);
@@ -113,6 +118,8 @@ class Batcher {
     e.set_source_name(source_name);
     e.set_ingest_time(now);
     current_->flags.push_back(truncated ? kFlagTruncated : kFlagNone);
+    current_->senders.push_back(Keep(sender, last_sender_));
+    current_->datasets.push_back(Keep(dataset, last_dataset_));
     SourceCounters& c = source_->counters();
     c.received.fetch_add(1, std::memory_order_relaxed);
     c.bytes.fetch_add(message.size(), std::memory_order_relaxed);
@@ -151,6 +158,14 @@ class Batcher {
     current_.emplace();
     current_->source = source_;
     current_->batch = event::Batch(event::BatchOptions{.reserve_events = 0});
+    last_sender_ = last_dataset_ = std::string_view();
+  }
+
+  // `s` as a view in the current batch's arena; consecutive equal values share one copy.
+  std::string_view Keep(std::string_view s, std::string_view& last) {
+    if (s.empty()) return {};
+    if (s != last) last = current_->batch.CopyString(s);
+    return last;
   }
 
   Pipeline& pipeline_;
@@ -158,6 +173,7 @@ class Batcher {
   std::size_t batch_events_;
   std::optional<Work> current_;
   std::deque<Work> ready_;
+  std::string_view last_sender_, last_dataset_;  // in current_'s arena
 };
 
 struct SyslogServer::Impl {
@@ -201,7 +217,7 @@ template <typename Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
   Connection(SyslogServer::Impl& srv, ListenerState& l, Stream stream, std::string tenant, std::string source_name,
-             std::string peer)
+             std::string peer, std::string dataset)
       : srv_(srv),
         l_(l),
         stream_(std::move(stream)),
@@ -212,7 +228,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         batcher_(srv.pipeline, l.source, srv.options.batch_events),
         tenant_(std::move(tenant)),
         source_name_(std::move(source_name)),
-        peer_(std::move(peer)) {
+        peer_(std::move(peer)),
+        dataset_(std::move(dataset)) {
     buf_.resize(kReadChunk);
   }
 
@@ -269,7 +286,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       ArmIdle();
       const core::Timestamp now = core::Now();
       framer_.Feed(std::string_view(buf_.data(), n), [&](const Frame& f) {
-        batcher_.Add(f.data, f.truncated, tenant_, source_name_, now);
+        batcher_.Add(f.data, f.truncated, tenant_, source_name_, now, peer_, dataset_);
       });
       SyncFramingErrors();
     }
@@ -330,7 +347,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (finished_) return;
     if (!framer_finished_) {
       framer_finished_ = true;
-      framer_.Finish([&](const Frame& f) { batcher_.Add(f.data, f.truncated, tenant_, source_name_, core::Now()); });
+      framer_.Finish([&](const Frame& f) {
+        batcher_.Add(f.data, f.truncated, tenant_, source_name_, core::Now(), peer_, dataset_);
+      });
     }
     batcher_.Seal();
     if (batcher_.Submit()) return Finish();
@@ -381,7 +400,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   asio::steady_timer idle_, flush_, retry_;
   SyslogFramer framer_;
   Batcher batcher_;
-  std::string tenant_, source_name_, peer_;
+  std::string tenant_, source_name_, peer_, dataset_;
   std::vector<char> buf_;
   SyslogServer::Impl::CloserIt closer_;
   std::uint64_t framing_errors_seen_ = 0;
@@ -421,14 +440,16 @@ void SyslogServer::Impl::Accept(ListenerState* l) {
       return Accept(l);
     }
     l->open_connections.fetch_add(1);
-    std::string tenant, source_name;
-    l->Resolve(bytes, tenant, source_name);
+    std::string tenant, source_name, dataset;
+    l->Resolve(bytes, tenant, source_name, dataset);
     if (l->tls) {
       ssl::stream<tcp::socket> stream(std::move(socket), *l->tls);
-      std::make_shared<Connection<ssl::stream<tcp::socket>>>(*this, *l, std::move(stream), tenant, source_name, peer)
+      std::make_shared<Connection<ssl::stream<tcp::socket>>>(*this, *l, std::move(stream), tenant, source_name, peer,
+                                                             dataset)
           ->Start();
     } else {
-      std::make_shared<Connection<tcp::socket>>(*this, *l, std::move(socket), tenant, source_name, peer)->Start();
+      std::make_shared<Connection<tcp::socket>>(*this, *l, std::move(socket), tenant, source_name, peer, dataset)
+          ->Start();
     }
     Accept(l);
   });
@@ -490,11 +511,12 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
       if (batcher_.ready() > 0 && !batcher_.Submit()) {
         c.dropped.fetch_add(1, std::memory_order_relaxed);
       } else {
-        if (ip != last_ip_) {
+        if (ip != last_ip_ || peer_.empty()) {
           last_ip_ = ip;
-          l_.Resolve(bytes, tenant_, source_name_);
+          peer_ = ip.to_string();
+          l_.Resolve(bytes, tenant_, source_name_, dataset_);
         }
-        batcher_.Add(msg, truncated, tenant_, source_name_, core::Now());
+        batcher_.Add(msg, truncated, tenant_, source_name_, core::Now(), peer_, dataset_);
         if (batcher_.ready() > 0) batcher_.Submit();
         if (batcher_.has_current() || batcher_.ready() > 0) ArmFlush();
       }
@@ -552,7 +574,7 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
   std::vector<char> buf_;
   udp::endpoint sender_;
   asio::ip::address last_ip_;
-  std::string tenant_, source_name_;
+  std::string tenant_, source_name_, peer_, dataset_;
   SyslogServer::Impl::CloserIt closer_;
   bool closing_ = false, finished_ = false, flush_armed_ = false, give_up_ = false;
 };
@@ -579,7 +601,7 @@ Status SyslogServer::Add(const ListenerOptions& o, Source* source) {
   for (const auto& m : o.senders) {
     auto match = CidrList::Parse({m.match});
     if (!match.ok()) return match.error().WithContext(where + ": senders");
-    l->mappings.push_back({std::move(*match), m.tenant, m.source});
+    l->mappings.push_back({std::move(*match), m.tenant, m.source, m.dataset});
   }
   auto hp = SplitListen(o.listen);
   if (!hp.ok()) return hp.error().WithContext(where);

@@ -21,6 +21,7 @@ struct StoredRow {
   std::vector<std::string> tags;
   std::string file_path;
   std::int64_t offset = -1;
+  std::string sender, dataset;  // log.source.address, event.dataset
 };
 
 class RecordingSink : public event::EventSink {
@@ -37,15 +38,18 @@ class RecordingSink : public event::EventSink {
       }
     }
     auto& table = event::DefaultFieldTable();
-    const event::FieldId tags = table.Find("tags"), path = table.Find("log.file.path"), off = table.Find("log.offset");
+    const event::FieldId tags = table.Find("tags"), path = table.Find("log.file.path"), off = table.Find("log.offset"),
+                         sender = table.Find("log.source.address"), dataset = table.Find("event.dataset");
     std::lock_guard lock(mu_);
     for (const auto& e : batch) {
       StoredRow r{std::string(e.raw()), std::string(e.tenant_id()), std::string(e.source_name()),
-                  std::string(e.parse_error()), {}, {}, -1};
+                  std::string(e.parse_error()), {}, {}, -1, {}, {}};
       for (auto f : e.fields()) {
         if (f.id == tags && f.value.is_string()) r.tags.emplace_back(f.value.str());
         if (f.id == path && f.value.is_string()) r.file_path = std::string(f.value.str());
         if (f.id == off) r.offset = f.value.AsInt().value_or(-1);
+        if (f.id == sender) r.sender = f.value.is_string() ? std::string(f.value.str()) : f.value.ip().ToString();
+        if (f.id == dataset && f.value.is_string()) r.dataset = std::string(f.value.str());
       }
       rows_.push_back(std::move(r));
     }

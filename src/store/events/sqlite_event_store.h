@@ -67,6 +67,7 @@ struct SqliteEventStoreSettings {
   int busy_timeout_ms = 5000;
   std::size_t max_idle_readers = 16;  // pooled read connections kept open (LRU)
   std::size_t max_writers = 4;        // partitions kept open for writing (LRU)
+  std::size_t writer_cache_kib = 32 * 1024;  // SQLite page cache per open writer (the hot day)
 };
 
 class SqliteEventStore final : public EventStore {

@@ -336,6 +336,7 @@ class W3cParser final : public Parser {
         e.set_time_text(dt_);
       }
     }
+    if (!e.Has(F().event_dataset)) e.Set(F().event_dataset, Value::String("iis.access"));
     ApplyWebRecord(w, e);
     return Ok();
   }

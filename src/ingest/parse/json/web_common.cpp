@@ -119,6 +119,9 @@ void ApplyWebRecord(const WebRecord& w0, event::Event& e) {
   e.Set(f.event_category, event::Value::String("web"));
   e.Set(f.event_type, event::Value::String("access"));
   e.Set(f.event_kind, event::Value::String("event"));
+  // nginx and Apache write the same combined/common lines: "web.access" unless the parser (IIS)
+  // or the record named it; a source's `dataset:` (nginx.access) refines it.
+  if (!e.Has(f.event_dataset)) e.Set(f.event_dataset, event::Value::String("web.access"));
 
   Orig(e, "c-ip", w.client);
   Orig(e, "cs-username", w.user);

@@ -18,7 +18,8 @@ struct WebRecord {
 
 // Sets ECS fields (source.ip/address, user.name, http.request.method, url.original/path/query,
 // http.version, http.response.status_code, http.response.body.bytes, http.request.referrer,
-// user_agent.original, url.domain, event.duration in ns, event.category web, event.outcome) and
+// user_agent.original, url.domain, event.duration in ns, event.category web, event.outcome,
+// event.dataset web.access unless set) and
 // the Sigma webserver originals (c-ip, cs-username, cs-method, c-uri, cs-uri-stem, cs-uri-query,
 // cs-version, sc-status, sc-bytes, cs-referer, c-useragent, cs-host) when not already present.
 void ApplyWebRecord(const WebRecord& w, event::Event& e);

@@ -33,6 +33,7 @@
 #include <unordered_map>
 
 #include "ingest/parse/json/common.h"
+#include "ingest/parse/text_common.h"
 #include "ingest/parse/json/flat_json.h"
 #include "ingest/parse/json/parsers.h"
 
@@ -249,6 +250,29 @@ std::string_view TransportName(const Value& v) {
   }
 }
 
+// event.dataset from the channel: windows.security, windows.system, windows.application,
+// windows.sysmon, windows.powershell, else "windows.<channel as a slug>" (docs/formats.md).
+void SetWindowsDataset(event::Event& e, const Value* channel, const Value* provider) {
+  const std::string_view c = channel && channel->is_string() ? channel->str() : std::string_view();
+  const std::string_view p = provider && provider->is_string() ? provider->str() : std::string_view();
+  auto is = [&](std::string_view a) { return text::EqualsIgnoreCase(c, a); };
+  const char* ds = nullptr;
+  if (is("Security")) ds = "windows.security";
+  else if (is("System")) ds = "windows.system";
+  else if (is("Application")) ds = "windows.application";
+  else if (is("Microsoft-Windows-Sysmon/Operational") || p == "Microsoft-Windows-Sysmon") ds = "windows.sysmon";
+  else if (is("Windows PowerShell") || is("Microsoft-Windows-PowerShell/Operational")) ds = "windows.powershell";
+  if (ds != nullptr) {
+    e.Set(F().event_dataset, Value::String(ds));
+    return;
+  }
+  if (c.empty()) {
+    e.Set(F().event_dataset, Value::String("windows.event"));
+    return;
+  }
+  text::SetDatasetSlug(e, "windows", c);
+}
+
 class WindowsJsonParser final : public Parser {
  public:
   explicit WindowsJsonParser(WindowsShape claim) : claim_(claim) {}
@@ -447,6 +471,7 @@ class WindowsJsonParser final : public Parser {
     e.Set(f.event_kind, Value::String("event"));
     e.Set(f.event_module, Value::String(
         provider && provider->is_string() && provider->str() == "Microsoft-Windows-Sysmon" ? "sysmon" : "windows"));
+    if (!e.Has(f.event_dataset)) SetWindowsDataset(e, Slot(kChannel), provider);
 
     // Time.
     bool timed = false;
