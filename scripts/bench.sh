@@ -3,6 +3,8 @@
 # Usage: scripts/bench.sh BUILD_DIR [extra Google Benchmark flags...]
 # Build first with: cmake -S . -B BUILD_DIR -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEDSOC_TESTS=OFF \
 #                     -DMEDSOC_BENCH=ON && ninja -C BUILD_DIR
+# MEDSOC_BENCH_PORTAL=1 also runs bench/portal_perf.mjs against BUILD_DIR/medsoc (needs the built
+# portal, web/dist, and chromium).
 set -uo pipefail
 if [[ $# -lt 1 ]]; then
   echo "usage: $0 BUILD_DIR [benchmark flags...]" >&2
@@ -38,5 +40,13 @@ done
 if [[ $found -eq 0 ]]; then
   echo "$0: no *_bench binaries in $dir" >&2
   exit 2
+fi
+# The portal benchmark (a server, 10k assets, 100k alerts, chromium) takes minutes: opt-in.
+if [[ "${MEDSOC_BENCH_PORTAL:-0}" == 1 ]]; then
+  echo "=== portal_perf (bench/portal_perf.mjs)"
+  if ! MEDSOC_BIN="$build/medsoc" node "$(dirname "$0")/../bench/portal_perf.mjs"; then
+    echo "$0: portal_perf failed" >&2
+    rc=1
+  fi
 fi
 exit $rc

@@ -6,6 +6,8 @@ import type { Component } from 'vue'
 import {
   DataBoard, Monitor, User, Key, OfficeBuilding, Setting, Document, Lock,
 } from '@element-plus/icons-vue'
+import { Search as SearchIcon, Box, Aim } from '@element-plus/icons-vue'
+import { Bell, Warning } from '@element-plus/icons-vue'
 import type { Permission } from './api/types'
 
 export type MenuGroup = 'overview' | 'operations' | 'system' | 'audit'
@@ -37,6 +39,41 @@ export const pages: PageDef[] = [
     path: 'wall', name: 'wall', titleKey: 'page.wall',
     component: () => import('./views/WallView.vue'),
     permission: 'dashboards.read', menu: { group: 'overview', icon: Monitor, order: 20 }, fullscreen: true,
+  },
+  {
+    path: 'events', name: 'events', titleKey: 'page.events',
+    component: () => import('./views/EventsView.vue'),
+    permission: 'events.read', menu: { group: 'operations', icon: SearchIcon, order: 30 },
+    requiresApi: 'GET /api/v1/events',
+  },
+  {
+    path: 'assets', name: 'assets', titleKey: 'page.assets',
+    component: () => import('./views/AssetsView.vue'),
+    permission: 'assets.read', menu: { group: 'operations', icon: Box, order: 40 },
+    requiresApi: 'GET /api/v1/assets',
+  },
+  {
+    path: 'rules', name: 'rules', titleKey: 'page.rules',
+    component: () => import('./views/RulesView.vue'),
+    permission: 'content.read', menu: { group: 'operations', icon: Aim, order: 50 },
+    requiresApi: 'GET /api/v1/rules',
+  },
+  {
+    path: 'incidents', name: 'incidents', titleKey: 'page.incidents',
+    component: () => import('./views/IncidentsView.vue'),
+    permission: 'incidents.read', menu: { group: 'operations', icon: Warning, order: 10 },
+    requiresApi: 'GET /api/v1/triage/incidents',
+  },
+  {
+    path: 'incidents/:id', name: 'incident', titleKey: 'page.incident',
+    component: () => import('./views/IncidentDetailView.vue'),
+    permission: 'incidents.read', requiresApi: 'GET /api/v1/triage/incidents/{id}',
+  },
+  {
+    path: 'alerts', name: 'alerts', titleKey: 'page.alerts',
+    component: () => import('./views/AlertsView.vue'),
+    permission: 'alerts.read', menu: { group: 'operations', icon: Bell, order: 20 },
+    requiresApi: 'GET /api/v1/triage/alerts',
   },
   {
     path: 'users', name: 'users', titleKey: 'page.users',

@@ -6,6 +6,9 @@ import { http } from './api/client'
 import { hasApi } from './api/capabilities'
 import type { ApiToken, User } from './api/types'
 import type { Permission } from './api/types'
+import type { Incident, NoiseReduction, SlaPolicy } from './api/types'
+import { triageApi } from './api/endpoints'
+import { incidentPosture, type IncidentPosture } from './triage'
 
 export interface ModuleDef {
   key: string
@@ -13,11 +16,15 @@ export interface ModuleDef {
   api: string // list endpoint
   permission: Permission
   route?: string // portal page with the list, once it exists
+  query?: Record<string, string | number> // list filter (limit: counts at the limit show as "≥ n")
+  labelKey?: string // what the number counts (default: dashboard.total)
 }
 
 export const MODULES: ModuleDef[] = [
-  { key: 'incidents', titleKey: 'dashboard.incidents', api: '/api/v1/incidents', permission: 'incidents.read', route: '/incidents' },
-  { key: 'alerts', titleKey: 'dashboard.alerts', api: '/api/v1/alerts', permission: 'alerts.read', route: '/alerts' },
+  { key: 'incidents', titleKey: 'dashboard.incidents', api: '/api/v1/triage/incidents', permission: 'incidents.read', route: '/incidents',
+    query: { status: 'open', limit: 1000 }, labelKey: 'triage.openTotal' },
+  { key: 'alerts', titleKey: 'dashboard.alerts', api: '/api/v1/triage/alerts', permission: 'alerts.read', route: '/alerts?status=open',
+    query: { status: 'open', limit: 1000 }, labelKey: 'alerts.openCount' },
   { key: 'events', titleKey: 'dashboard.events', api: '/api/v1/events', permission: 'events.read', route: '/events' },
   { key: 'assets', titleKey: 'dashboard.assets', api: '/api/v1/assets', permission: 'assets.read', route: '/assets' },
   { key: 'findings', titleKey: 'dashboard.findings', api: '/api/v1/findings', permission: 'findings.read', route: '/findings' },
@@ -38,19 +45,20 @@ interface ListResponse {
   next_cursor?: unknown
 }
 
-export function countFrom(body: ListResponse): { count: number; atLeast: boolean } {
+export function countFrom(body: ListResponse, limit?: number): { count: number; atLeast: boolean } {
   const items = Array.isArray(body?.items) ? body.items : []
   if (typeof body?.total === 'number') return { count: body.total, atLeast: false }
   const more = body?.next_before !== undefined || body?.next !== undefined || body?.next_cursor !== undefined
-  return { count: items.length, atLeast: more }
+  return { count: items.length, atLeast: more || (limit !== undefined && items.length >= limit) }
 }
 
 export async function moduleState(m: ModuleDef, can: (p: string) => boolean): Promise<ModuleState> {
   if (!hasApi(m.api)) return { kind: 'pending' }
   if (!can(m.permission)) return { kind: 'forbidden' }
   try {
-    const body = await http.get<ListResponse>(m.api)
-    return { kind: 'count', ...countFrom(body), items: Array.isArray(body?.items) ? body.items : [] }
+    const body = await http.get<ListResponse>(m.api, { query: m.query })
+    const limit = m.query?.limit
+    return { kind: 'count', ...countFrom(body, typeof limit === 'number' ? limit : undefined), items: Array.isArray(body?.items) ? body.items : [] }
   } catch (e) {
     return { kind: 'error', message: (e as Error).message }
   }
@@ -96,4 +104,44 @@ export function tokenStats(tokens: ApiToken[], now = Date.now()): TokenStats {
     if (exp <= soon) s.expiring++
   }
   return s
+}
+
+// ---- incidents and noise reduction (triage API) ----
+// Open incidents by severity and SLA state (GET /api/v1/triage/incidents?status=open plus the SLA
+// policies; incidents.read) and alerts in versus incidents out over the last days
+// (GET /api/v1/triage/noise-reduction; dashboards.read). Either part is null when the server lacks
+// the API or the role may not read it.
+export const INCIDENT_LIMIT = 1000
+export const NOISE_DAYS = 7
+
+export interface TriagePosture {
+  incidents: Incident[] | null
+  policies: SlaPolicy[]
+  posture: IncidentPosture | null
+  noise: NoiseReduction | null
+  errors: string[]
+}
+
+export function localDay(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`
+}
+
+export async function loadTriagePosture(can: (p: string) => boolean, now = Date.now()): Promise<TriagePosture> {
+  const out: TriagePosture = { incidents: null, policies: [], posture: null, noise: null, errors: [] }
+  const jobs: Promise<unknown>[] = []
+  if (hasApi('/api/v1/triage/incidents') && can('incidents.read'))
+    jobs.push(Promise.all([triageApi.incidents({ status: 'open', limit: INCIDENT_LIMIT }), triageApi.slaPolicies()])
+      .then(([list, pol]) => {
+        out.incidents = list.items
+        out.policies = pol.items
+        out.posture = incidentPosture(list.items, pol.items, now, INCIDENT_LIMIT)
+      })
+      .catch((e) => out.errors.push((e as Error).message)))
+  if (hasApi('/api/v1/triage/noise-reduction') && can('dashboards.read'))
+    jobs.push(triageApi.noiseReduction(localDay(new Date(now - (NOISE_DAYS - 1) * 86400_000)), localDay(new Date(now)))
+      .then((n) => (out.noise = n))
+      .catch((e) => out.errors.push((e as Error).message)))
+  await Promise.all(jobs)
+  return out
 }

@@ -10,11 +10,14 @@
 export class ApiError extends Error {
   readonly status: number
   readonly code: string
-  constructor(status: number, code: string, message: string) {
+  // The server's whole "error" object (e.g. a rule upload's "problems" with line and column).
+  readonly details?: Record<string, unknown>
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
+    this.details = details
   }
 }
 
@@ -22,6 +25,8 @@ export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 export interface RequestOptions {
   body?: unknown
+  // A body sent as is (a CSV or XLSX upload) instead of JSON.
+  raw?: { data: Blob | ArrayBuffer | string; contentType: string }
   query?: Record<string, string | number | boolean | undefined | null>
   signal?: AbortSignal
   // Do not call the global 401 handler (the login form shows the message itself).
@@ -72,6 +77,7 @@ export function buildUrl(path: string, query?: RequestOptions['query']): string 
 async function errorFrom(res: Response): Promise<ApiError> {
   let code = 'http_' + res.status
   let message = res.statusText || `HTTP ${res.status}`
+  let details: Record<string, unknown> | undefined
   try {
     const text = await res.text()
     if (text) {
@@ -79,18 +85,22 @@ async function errorFrom(res: Response): Promise<ApiError> {
       if (body && typeof body === 'object' && body.error) {
         code = String(body.error.code ?? code)
         message = String(body.error.message ?? message)
+        if (typeof body.error === 'object') details = body.error
       }
     }
   } catch {
     // Not JSON (a proxy's error page): keep the status text.
   }
-  return new ApiError(res.status, code, message)
+  return new ApiError(res.status, code, message, details)
 }
 
 export async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
-  let body: string | undefined
-  if (opts.body !== undefined) {
+  let body: BodyInit | undefined
+  if (opts.raw) {
+    headers['Content-Type'] = opts.raw.contentType
+    body = opts.raw.data
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(opts.body)
   }
@@ -131,6 +141,8 @@ export async function request<T>(method: Method, path: string, opts: RequestOpti
 export const http = {
   get: <T>(path: string, opts?: RequestOptions) => request<T>('GET', path, opts),
   post: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('POST', path, { ...opts, body: body ?? {} }),
+  postRaw: <T>(path: string, data: Blob | ArrayBuffer | string, contentType: string, opts?: RequestOptions) =>
+    request<T>('POST', path, { ...opts, raw: { data, contentType } }),
   patch: <T>(path: string, body: unknown, opts?: RequestOptions) => request<T>('PATCH', path, { ...opts, body }),
   put: <T>(path: string, body: unknown, opts?: RequestOptions) => request<T>('PUT', path, { ...opts, body }),
   del: <T>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, opts),
