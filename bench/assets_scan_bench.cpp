@@ -2,7 +2,9 @@
 //
 //  1. port scan: medsoc's asynchronous connect scan (epoll, thousands in flight) versus the
 //     straightforward baseline, one blocking connect() after another, over N listening sockets
-//     this benchmark opens itself on 127.0.0.1 (never anyone else's ports);
+//     this benchmark opens itself on 127.0.0.1 (never anyone else's ports); with CAP_NET_RAW also
+//     medsoc's SYN scan (raw sockets) over the same ports and as many closed ones (ports of
+//     sockets this benchmark binds without listening), against the connect scan of the same set;
 //  2. identification: DecodeAll + FingerprintDb::Identify over typical responses, versus running
 //     only the decoders (the share of the cost spent matching the database).
 //
@@ -89,6 +91,7 @@ int main() {
   opt.identify = false;
   opt.resolve = false;
   opt.discovery = false;
+  opt.scan_type = ScanType::kConnect;
   Scanner scanner(*db, std::shared_ptr<const OuiDb>());
   auto targets = TargetSet::Parse("127.0.0.1");
   for (int run = 0; run < 5; ++run) {
@@ -111,6 +114,55 @@ int main() {
   std::printf("  baseline blocking connect loop  %8.1f ms  %9.0f ports/s\n", b * 1e3, ports.size() / b);
   std::printf("  medsoc async connect scan       %8.1f ms  %9.0f ports/s\n", o * 1e3, ports.size() / o);
   std::printf("  ratio (baseline / medsoc)       %8.2fx\n", b / o);
+
+  // ---- 1b. SYN scan versus connect scan, open and closed ports ----
+  if (RawSocketsAvailable()) {
+    std::vector<int> closed_fds;
+    ScanOptions mixed = opt;
+    for (int i = 0; i < kPorts; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t len = sizeof a;
+      if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+          getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        close(fd);
+        continue;
+      }
+      closed_fds.push_back(fd);  // bound, never listening: the kernel answers RST
+      mixed.ports.tcp.push_back(ntohs(a.sin_port));
+    }
+    std::sort(mixed.ports.tcp.begin(), mixed.ports.tcp.end());
+    ScanOptions syn = mixed;
+    syn.scan_type = ScanType::kSyn;
+    std::vector<double> conn_t, syn_t;
+    std::uint64_t raw_probes = 0;
+    for (int run = 0; run < 5; ++run) {
+      auto t0 = Clock::now();
+      auto c = scanner.Run(*targets, mixed);
+      conn_t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      t0 = Clock::now();
+      auto r = scanner.Run(*targets, syn);
+      syn_t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      if (!r.ok() || !c.ok() || r->hosts.size() != 1 || c->hosts.size() != 1 ||
+          r->hosts[0].services.size() != ports.size() || c->hosts[0].services.size() != ports.size())
+        std::fprintf(stderr, "syn/connect scan: unexpected result\n");
+      else
+        raw_probes = r->stats.raw_probes;
+    }
+    const double ct = Median(conn_t), st = Median(syn_t);
+    const size_t n = mixed.ports.tcp.size();
+    std::printf("SYN vs connect, %zu loopback ports (%zu open, %zu closed; median of 5):\n", n, ports.size(),
+                n - ports.size());
+    std::printf("  medsoc async connect scan       %8.1f ms  %9.0f ports/s\n", ct * 1e3, n / ct);
+    std::printf("  medsoc SYN scan (raw sockets)   %8.1f ms  %9.0f ports/s  (%llu probes)\n", st * 1e3, n / st,
+                static_cast<unsigned long long>(raw_probes));
+    std::printf("  ratio (connect / SYN)           %8.2fx\n", ct / st);
+    for (int fd : closed_fds) close(fd);
+  } else {
+    std::printf("SYN scan: skipped (no CAP_NET_RAW)\n");
+  }
   for (int fd : listeners) close(fd);
 
   // ---- 2. identification ----

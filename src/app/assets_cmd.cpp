@@ -42,7 +42,6 @@ std::string OperatorName() {
 
 std::atomic<bool> g_interrupted{false};
 
-bool IsDir(const std::string& p) { return access((p + "/00-ports.yaml").c_str(), R_OK) == 0; }
 
 struct LedgerTools {
   Options options;
@@ -64,6 +63,21 @@ Result<LedgerTools> OpenLedger(const GlobalFlags& flags) {
   MEDSOC_ASSIGN_OR_RETURN(t.ledger, assets::AssetLedger::Open(t.options.data_dir + "/state.db",
                                                               t.options.store.busy_timeout_ms));
   return t;
+}
+
+// "a,b c" -> {"a", "b", "c"}
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : list + ",") {
+    if (c == ',' || c == ' ') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return out;
 }
 
 Result<std::vector<assets::Ipv4Range>> ParseNets(const std::string& list) {
@@ -114,20 +128,23 @@ Result<assets::Asset> FindAsset(assets::AssetLedger& ledger, const store::Tenant
 
 }  // namespace
 
-std::string FingerprintDir(const std::string& flag) {
+std::string FingerprintDir(const GlobalFlags& flags, const std::string& flag) {
   if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("MEDSOC_CONTENT_DIR"); env && *env) return std::string(env) + "/fingerprints";
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = '\0';
-    std::string dir(exe);
-    dir = dir.substr(0, dir.rfind('/'));
-    for (const char* rel : {"/../content/fingerprints", "/../../content/fingerprints", "/../share/medsoc/content/fingerprints"})
-      if (IsDir(dir + rel)) return dir + rel;
-  }
-  if (IsDir("/usr/share/medsoc/content/fingerprints")) return "/usr/share/medsoc/content/fingerprints";
-  return "content/fingerprints";
+  auto options = LoadOptions(flags);  // a broken config file is reported by the command that needs it
+  return ResolveContentDir(options.ok() ? *options : Options{}) + "/fingerprints";
+}
+
+Result<assets::ScanServiceOptions> ServerScanOptions(const Options& options, const std::string& content_dir) {
+  const auto& a = options.assets;
+  assets::ScanServiceOptions base;
+  base.fingerprints_dir = content_dir + "/fingerprints";
+  return assets::MakeScanServiceOptions({.allow = a.scan.allow, .exclude = a.scan.exclude, .fragile = a.scan.fragile,
+                                         .windows = a.scan.windows, .rate = a.scan.rate, .type = a.scan.type,
+                                         .default_ports = a.scan.default_ports,
+                                         .schedule_targets = a.schedule.targets, .schedule_ports = a.schedule.ports,
+                                         .schedule_tenant = a.schedule.tenant,
+                                         .schedule_interval_minutes = a.schedule.interval_minutes},
+                                        std::move(base));
 }
 
 int RunScan(const GlobalFlags& flags, const ScanFlags& f) {
@@ -138,17 +155,31 @@ int RunScan(const GlobalFlags& flags, const ScanFlags& f) {
   sigaction(SIGTERM, &sa, nullptr);
 
   std::vector<Error> load_errors;
-  const std::string dir = FingerprintDir(f.fingerprints);
+  const std::string dir = FingerprintDir(flags, f.fingerprints);
   auto db = assets::FingerprintDb::LoadDir(dir, load_errors);
   if (!db.ok()) return Fail(db.error());
   for (const auto& e : load_errors) std::fprintf(stderr, "medsoc: fingerprints: %s\n", e.ToString().c_str());
 
   auto targets = assets::TargetSet::Parse(f.targets);
   if (!targets.ok()) return Fail(targets.error());
-  auto ports = assets::ParsePortSpec(f.ports, **db);
+  // "none": host discovery only.
+  auto ports = f.ports == "none" ? Result<assets::PortList>(assets::PortList{.spec = "none"})
+                                 : assets::ParsePortSpec(f.ports, **db);
   if (!ports.ok()) return Fail(ports.error());
+  auto scan_type = assets::ParseScanType(f.scan_type);
+  if (!scan_type.ok()) return Fail(scan_type.error());
+  unsigned pings = 0;
+  for (const auto& m : SplitList(f.ping)) {
+    if (m == "arp") pings |= assets::kPingArp;
+    else if (m == "icmp") pings |= assets::kPingIcmp;
+    else if (m == "syn") pings |= assets::kPingSyn;
+    else if (m == "ack") pings |= assets::kPingAck;
+    else return Fail(Error(ErrorCode::kInvalidArgument, "--ping '" + m + "': expected arp, icmp, syn or ack"));
+  }
   assets::ScanOptions opt;
   opt.ports = *ports;
+  opt.scan_type = *scan_type;
+  opt.pings = pings;
   opt.policy.rate = f.rate;
   opt.timeout_ms = f.timeout_ms;
   opt.resolve = !f.no_resolve;
@@ -200,6 +231,7 @@ int RunScan(const GlobalFlags& flags, const ScanFlags& f) {
     }
     return Fail(report.error());
   }
+  for (const auto& w : report->warnings) std::fprintf(stderr, "medsoc: scan: %s\n", w.c_str());
   if (f.format == "json") {
     std::fputs(assets::ReportJson(*report).c_str(), stdout);
   } else {
@@ -368,6 +400,10 @@ AssetCommands::AssetCommands(CLI::App& cli, GlobalFlags& g, const std::function<
   scan->add_flag("-n,--no-resolve", f.no_resolve, "no reverse DNS");
   scan->add_flag("--no-identify", f.no_identify, "ports only, no service identification");
   scan->add_flag("--no-discovery", f.no_discovery, "scan every target without host discovery first");
+  scan->add_option("--scan-type", f.scan_type,
+                   "auto (SYN with raw sockets when privileged, else connect), connect or syn (default auto)")
+      ->check(CLI::IsMember({"auto", "connect", "syn"}));
+  scan->add_option("--ping", f.ping, "discovery methods of SYN scans: arp,icmp,syn,ack (default all)");
   scan->add_flag("--save", f.save, "record the scan and its results in the asset ledger");
   scan->add_option("--tenant", f.tenant, "tenant for --save (default: default)");
   s_->scan = scan;

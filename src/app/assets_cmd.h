@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/app.h"
+#include "assets/scan_service.h"
 
 namespace CLI {
 class App;
@@ -31,6 +32,8 @@ struct ScanFlags {
   bool no_resolve = false;           // -n
   bool no_identify = false;          // --no-identify
   bool no_discovery = false;         // --no-discovery
+  std::string scan_type = "auto";    // --scan-type auto|connect|syn
+  std::string ping = "arp,icmp,syn,ack";  // --ping: discovery methods of SYN scans
   bool save = false;                 // --save: record the scan and its results in the ledger
   std::string tenant = "default";    // --tenant (with --save)
 };
@@ -63,8 +66,12 @@ class AssetCommands {
   std::unique_ptr<State> s_;
 };
 
-// Where the fingerprint database is: `flag` if set, else $MEDSOC_CONTENT_DIR/fingerprints, else
-// content/fingerprints next to the binary's tree (build or install), else ./content/fingerprints.
-std::string FingerprintDir(const std::string& flag);
+// Where the fingerprint database is: `flag` if set, else `fingerprints/` in the content directory
+// (ResolveContentDir: the config's content_dir or $MEDSOC_CONTENT_DIR, else found from the binary).
+std::string FingerprintDir(const GlobalFlags& flags, const std::string& flag);
+
+// The scan service of `medsoc serve` from the `assets:` section: policy, scan type and the
+// scheduled scan. Errors name the key (assets.scan.exclude: ...).
+Result<assets::ScanServiceOptions> ServerScanOptions(const Options& options, const std::string& content_dir);
 
 }  // namespace medsoc::app

@@ -23,6 +23,7 @@
 #include "core/time.h"
 #include "detect/detector.h"
 #include "detect/json_events.h"
+#include "detect/placeholders.h"
 #include "event/batch.h"
 
 namespace medsoc::app {
@@ -39,7 +40,12 @@ std::string LogsourceDir(const std::string& flag) {
 bool LoadAll(const std::vector<std::string>& paths, const std::string& logsource_flag, detect::LogsourceMap& ls,
              std::shared_ptr<detect::RuleSet>& rules, detect::LoadSummary& summary) {
   auto lp = ls.LoadPath(LogsourceDir(logsource_flag));
-  rules = detect::LoadRules(paths, ls, {}, summary);
+  // `expand` placeholders from the configuration's detect.placeholders_file.
+  detect::CompileOptions compile;
+  if (auto loaded = LoadOptions({}); loaded.ok() && !loaded->detect.placeholders_file.empty())
+    for (auto& p : detect::LoadPlaceholdersFile(loaded->detect.placeholders_file, compile.placeholders))
+      lp.push_back(std::move(p));
+  rules = detect::LoadRules(paths, ls, compile, summary);
   for (auto& p : lp) summary.problems.insert(summary.problems.begin(), std::move(p));
   summary.errors += lp.size();
   return true;

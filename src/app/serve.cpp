@@ -32,9 +32,11 @@
 #include "api/routes_rules.h"
 #include "app/assets_cmd.h"
 #include "app/detection_stage.h"
+#include "app/triage_assets.h"
 #include "assets/ledger.h"
 #include "assets/scan_service.h"
 #include "detect/detector.h"
+#include "detect/placeholders.h"
 #include "detect/rule_store.h"
 #include "api/routes_triage.h"
 #include "api/server.h"
@@ -230,10 +232,12 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   auto ledger_r = assets::AssetLedger::Open(state_db, options.store.busy_timeout_ms);
   if (!ledger_r.ok()) return Fail("asset ledger", ledger_r.error());
   std::unique_ptr<assets::AssetLedger> ledger = std::move(*ledger_r);
-  assets::ScanServiceOptions scan_options;  // scheduled scans and scan policy: see docs/assets.md
-  scan_options.fingerprints_dir = content_dir + "/fingerprints";
+  // Triage scores alerts against the ledger (criticality, zone, exposure), its own table as fallback.
+  triage_service->SetAssetLookup(MakeLedgerAssetLookup(*ledger));
+  auto scan_options = ServerScanOptions(options, content_dir);  // the assets: section: policy, schedule
+  if (!scan_options.ok()) return Fail("assets", scan_options.error());
   std::unique_ptr<assets::ScanService> scans;
-  if (auto sc = assets::ScanService::Create(*ledger, scan_options); sc.ok()) scans = std::move(*sc);
+  if (auto sc = assets::ScanService::Create(*ledger, *scan_options); sc.ok()) scans = std::move(*sc);
   else spdlog::warn("scanner disabled: {}", sc.error().ToString());
   auto notify_r = triage::notify::NotificationService::Open(state_db, *triage_service, secrets);
   if (!notify_r.ok()) return Fail("notifications", notify_r.error());
@@ -246,6 +250,13 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   rule_opts.builtin_paths = {content_dir + "/rules/medsoc"};
   rule_opts.sigmahq_dir = options.detect.sigmahq_dir;
   rule_opts.data_dir = options.data_dir;
+  if (!options.detect.placeholders_file.empty()) {
+    auto ph = detect::LoadPlaceholdersFile(options.detect.placeholders_file, rule_opts.compile.placeholders);
+    for (const auto& p : ph) spdlog::error("detect.placeholders_file: {}", p.ToString());
+    if (!ph.empty())
+      return Fail("detection rules", Error(ErrorCode::kInvalidArgument,
+                                           "detect.placeholders_file: " + ph.front().ToString()));
+  }
   auto rules_r = detect::RuleService::Open(rule_opts);
   if (!rules_r.ok()) return Fail("detection rules", rules_r.error());
   std::unique_ptr<detect::RuleService> rules = std::move(*rules_r);
@@ -361,6 +372,7 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   housekeeping.Stop();
   server.Stop();           // in-flight requests (HTTP ingest included) get their answers first
   ingest_service->Stop();  // then sources stop and queued batches drain into the store
+  triage_service->SetAssetLookup(nullptr);  // the ledger goes before triage
   if (scans) scans->Stop();
   if (auto st = detector.SaveCorrelationState(correlation_state); !st.ok())
     spdlog::error("correlation state not saved: {}", st.error().ToString());

@@ -6,6 +6,61 @@
 
 namespace medsoc::assets {
 
+namespace {
+
+Result<std::vector<Ipv4Range>> ParseNetList(const std::string& key, const std::string& list) {
+  std::vector<Ipv4Range> out;
+  std::string cur;
+  for (char c : list + ",") {
+    if (c == ',' || c == ' ') {
+      if (!cur.empty()) {
+        auto r = ParseNetwork(cur);
+        if (!r.ok()) return Error(ErrorCode::kInvalidArgument, key + ": " + r.error().message());
+        out.push_back(*r);
+      }
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ScanServiceOptions> MakeScanServiceOptions(const ScanConfig& c, ScanServiceOptions o) {
+  MEDSOC_ASSIGN_OR_RETURN(o.policy.allow, ParseNetList("assets.scan.allow", c.allow));
+  MEDSOC_ASSIGN_OR_RETURN(o.policy.exclude, ParseNetList("assets.scan.exclude", c.exclude));
+  MEDSOC_ASSIGN_OR_RETURN(o.policy.fragile, ParseNetList("assets.scan.fragile", c.fragile));
+  std::string cur;
+  for (char ch : c.windows + ";") {
+    if (ch != ';') {
+      cur.push_back(ch);
+      continue;
+    }
+    const auto b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
+    if (b != std::string::npos) {
+      auto w = ParseWindow(cur.substr(b, e - b + 1));
+      if (!w.ok()) return Error(ErrorCode::kInvalidArgument, "assets.scan.windows: " + w.error().message());
+      o.policy.windows.push_back(*w);
+    }
+    cur.clear();
+  }
+  o.policy.rate = c.rate;
+  auto type = ParseScanType(c.type);
+  if (!type.ok()) return Error(ErrorCode::kInvalidArgument, "assets.scan.type: " + type.error().message());
+  o.scan_type = *type;
+  if (!c.default_ports.empty()) o.default_ports = c.default_ports;
+  if (!c.schedule_targets.empty()) {
+    auto targets = TargetSet::Parse(c.schedule_targets, /*allow_files=*/false);
+    if (!targets.ok()) return Error(ErrorCode::kInvalidArgument, "assets.schedule.targets: " + targets.error().message());
+    o.schedules.push_back({.name = "config", .tenant = c.schedule_tenant, .targets = c.schedule_targets,
+                           .ports = c.schedule_ports.empty() ? o.default_ports : c.schedule_ports,
+                           .interval_minutes = c.schedule_interval_minutes});
+  }
+  return o;
+}
+
 Result<std::unique_ptr<ScanService>> ScanService::Create(AssetLedger& ledger, ScanServiceOptions options) {
   if (options.policy.allow.empty()) {
     // Server-side scans stay inside private address space unless the configuration says more:
@@ -67,7 +122,8 @@ Result<ScanRecord> ScanService::Start(const store::TenantScope& scope, const std
   nlohmann::json scope_json = {{"targets", targets.items()}, {"ports", ports.spec}, {"rate", rate},
                                {"addresses", targets.size()}};
   MEDSOC_ASSIGN_OR_RETURN(auto record, ledger_.BeginScan(scope, started_by, request.kind, scope_json.dump()));
-  Job job{scope.tenant_id(), record, std::move(targets), std::move(ports), rate, std::make_shared<std::atomic<bool>>(false)};
+  Job job{scope.tenant_id(), record, std::move(targets), std::move(ports), rate, options_.scan_type,
+          std::make_shared<std::atomic<bool>>(false)};
   {
     std::lock_guard lock(mu_);
     if (stop_) return Error(ErrorCode::kUnavailable, "the scan service is stopping");
@@ -120,6 +176,7 @@ void ScanService::Execute(Job& job) {
   opt.ports = job.ports;
   opt.policy = options_.policy;
   opt.policy.rate = job.rate;
+  opt.scan_type = job.scan_type;
   opt.params.snmp_community = options_.snmp_community;
   opt.cancelled = [flag = job.cancel] { return flag->load(); };
   if (auto known = ledger_.List(scope, {.limit = 10000}); known.ok()) {
@@ -176,10 +233,13 @@ void ScanService::Execute(Job& job) {
 }
 
 void ScanService::Scheduler() {
-  while (true) {
+  // Checks at start-up (a schedule that never ran, or is overdue, starts at once), then every
+  // schedule_check_seconds.
+  for (bool first = true;; first = false) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(std::max(1, options_.schedule_check_seconds)), [this] { return stop_; });
+      if (!first)
+        cv_.wait_for(lock, std::chrono::seconds(std::max(1, options_.schedule_check_seconds)), [this] { return stop_; });
       if (stop_) return;
     }
     const core::Timestamp now = core::Now();
@@ -196,7 +256,8 @@ void ScanService::Scheduler() {
         }
       if (running || (last.ns != 0 && now.ns - last.ns < core::Minutes(s.interval_minutes))) continue;
       auto started = Start(scope, "schedule:" + s.name,
-                           {.targets = s.targets, .ports = s.ports, .kind = s.external ? "external" : "scheduled"});
+                           {.targets = s.targets, .ports = s.ports, .rate = s.rate,
+                            .kind = s.external ? "external" : "scheduled"});
       if (!started.ok()) {
         // Outside the maintenance window is the normal case; anything else deserves a warning.
         if (started.error().code() != ErrorCode::kFailedPrecondition)

@@ -34,6 +34,7 @@ struct ScheduledScan {
   std::string ports = "top1000";
   int interval_minutes = 1440;       // how often
   bool external = false;             // an internet-side scan of public addresses (exposure ledger)
+  int rate = 0;                      // probes per second; 0: the policy's rate (never above it)
 };
 
 struct ScanServiceOptions {
@@ -43,6 +44,7 @@ struct ScanServiceOptions {
                                      // becomes the private ranges (RFC 1918, 100.64/10, loopback,
                                      // link-local): public targets need explicit configuration
   std::string default_ports = "top1000";
+  ScanType scan_type = ScanType::kAuto;  // SYN with raw sockets when privileged (see scanner.h)
   std::string snmp_community;        // empty: no SNMP probes
   int max_concurrent = 1;
   std::vector<ScheduledScan> schedules;
@@ -55,6 +57,20 @@ struct ScanRequest {
   int rate = 0;                      // 0: the policy's rate; never above it
   std::string kind = "manual";       // manual, scheduled, external
 };
+
+// The `assets.scan` and `assets.schedule` keys of medsoc.yaml as text (see docs/configuration.md),
+// checked and turned into service options: CIDR lists comma separated, maintenance windows
+// separated by ';', the schedule's targets as a target spec (empty: no scheduled scan).
+struct ScanConfig {
+  std::string allow, exclude, fragile, windows;
+  int rate = 2000;
+  std::string type = "auto";
+  std::string default_ports = "top1000";
+  std::string schedule_targets, schedule_ports = "top1000", schedule_tenant = "default";
+  int schedule_interval_minutes = 1440;
+};
+// Errors (kInvalidArgument) name the key and the bad value.
+Result<ScanServiceOptions> MakeScanServiceOptions(const ScanConfig& config, ScanServiceOptions base = {});
 
 class ScanService {
  public:
@@ -82,6 +98,7 @@ class ScanService {
     TargetSet targets;
     PortList ports;
     int rate = 0;
+    ScanType scan_type = ScanType::kAuto;
     std::shared_ptr<std::atomic<bool>> cancel;
   };
   void Worker();

@@ -979,7 +979,87 @@ bool ResolveHost(const std::string& ip, Host& h) {
   return false;
 }
 
+// Discovery (when `discover`) and the TCP port phase over raw sockets (raw_scan.h), in place of
+// the connect phases: fills the engine's hosts as those phases would, and drops the hosts that
+// discovery did not find. Errors: no raw sockets.
+Status RawSynPhases(Engine& engine, const FingerprintDb& db, const ScanOptions& options, bool discover) {
+  RawScanOptions ro;
+  ro.rate = options.policy.rate;
+  ro.subnet_rate = options.policy.subnet_rate;
+  ro.subnet_prefix = options.policy.subnet_prefix;
+  ro.fragile_rate = options.policy.fragile_rate;
+  ro.max_in_flight = options.max_in_flight;
+  ro.timeout_ms = options.timeout_ms;
+  ro.min_timeout_ms = options.min_timeout_ms;
+  ro.retries = options.retries;
+  ro.pings = options.pings;
+  ro.cancelled = options.cancelled;
+  const auto& tcp = options.ports.tcp;
+  if (!tcp.empty()) {
+    // SYN pings only to the most common of the scanned ports, as the connect discovery does.
+    std::vector<std::uint16_t> ranked = tcp;
+    std::stable_sort(ranked.begin(), ranked.end(), [&db](std::uint16_t a, std::uint16_t b) {
+      const PortInfo* pa = db.Port(a, "tcp");
+      const PortInfo* pb = db.Port(b, "tcp");
+      return (pa ? pa->rank : 1000000) < (pb ? pb->rank : 1000000);
+    });
+    ranked.resize(std::min<size_t>(ranked.size(), 3));
+    ro.syn_ping_ports = ranked;
+  }
+  MEDSOC_ASSIGN_OR_RETURN(auto raw, RawScanner::Open(ro));
+  std::vector<RawHost> rh(engine.hosts.size());
+  for (size_t i = 0; i < engine.hosts.size(); ++i) {
+    ParseIpv4(engine.hosts[i].ip, rh[i].ip);
+    rh[i].fragile = engine.hosts[i].fragile;
+  }
+  if (discover) {
+    raw->Discover(rh);
+    std::vector<Host> hosts;
+    std::vector<RawHost> kept;
+    for (size_t i = 0; i < rh.size(); ++i)
+      if (rh[i].up) {
+        hosts.push_back(std::move(engine.hosts[i]));
+        kept.push_back(std::move(rh[i]));
+      }
+    engine.hosts = std::move(hosts);
+    rh = std::move(kept);
+  }
+  if (!tcp.empty()) raw->SynScan(rh, tcp);
+  for (size_t i = 0; i < rh.size(); ++i) {
+    Host& h = engine.hosts[i];
+    if (rh[i].up && !h.up) {
+      h.up = true;
+      h.reason = rh[i].reason;
+    }
+    h.unreachable = rh[i].unreachable;
+    h.result.mac = rh[i].mac;
+    h.srtt_us = rh[i].srtt_us;
+    h.rttvar_us = rh[i].rttvar_us;
+    h.samples = rh[i].samples;
+    h.open_tcp.assign(rh[i].open.begin(), rh[i].open.end());
+  }
+  engine.stats.method = "syn";
+  engine.stats.raw_probes = raw->stats().sent;
+  return Ok();
+}
+
 }  // namespace
+
+Result<ScanType> ParseScanType(std::string_view text) {
+  if (text == "auto" || text.empty()) return ScanType::kAuto;
+  if (text == "connect") return ScanType::kConnect;
+  if (text == "syn") return ScanType::kSyn;
+  return Error(ErrorCode::kInvalidArgument, "scan type '" + std::string(text) + "': expected auto, connect or syn");
+}
+
+const char* ScanTypeName(ScanType type) {
+  switch (type) {
+    case ScanType::kAuto: return "auto";
+    case ScanType::kConnect: return "connect";
+    case ScanType::kSyn: return "syn";
+  }
+  return "auto";
+}
 
 Scanner::Scanner(std::shared_ptr<const FingerprintDb> db, std::shared_ptr<const OuiDb> oui)
     : db_(std::move(db)), oui_(std::move(oui)), oui_tried_(true) {}
@@ -1011,8 +1091,27 @@ Result<ScanReport> Scanner::Run(TargetSet targets, const ScanOptions& options) {
   engine.stats.hosts_targeted = engine.hosts.size();
 
   const auto& tcp = options.ports.tcp;
-  const bool discover = options.discovery && tcp.size() > 32 && engine.hosts.size() > 1;
-  if (discover) {
+  bool use_raw = false;
+  const bool all_v4 = std::all_of(engine.hosts.begin(), engine.hosts.end(),
+                                  [](const Host& h) { return h.addr.ss_family == AF_INET; });
+  if (options.scan_type == ScanType::kSyn) {
+    if (!all_v4) return Error(ErrorCode::kInvalidArgument, "SYN scans are IPv4 only; use --scan-type connect for IPv6");
+    use_raw = true;
+  } else if (options.scan_type == ScanType::kAuto) {
+    use_raw = all_v4 && !engine.hosts.empty() && RawSocketsAvailable();
+  }
+  bool discover = options.discovery && tcp.size() > 32 && engine.hosts.size() > 1;
+  if (use_raw) {
+    discover = options.discovery && (engine.hosts.size() > 1 || (tcp.empty() && options.ports.udp.empty()));
+    auto raw = RawSynPhases(engine, *db_, options, discover);
+    if (!raw.ok()) {
+      if (options.scan_type == ScanType::kSyn) return raw.error();
+      report.warnings.push_back("SYN scan unavailable, connect scan instead: " + raw.error().message());
+      use_raw = false;
+      discover = options.discovery && tcp.size() > 32 && engine.hosts.size() > 1;
+    }
+  }
+  if (!use_raw && discover) {
     // TCP "ping" on the most common of the scanned ports only.
     std::vector<std::uint16_t> ranked = tcp;
     std::stable_sort(ranked.begin(), ranked.end(), [&](std::uint16_t a, std::uint16_t b) {
@@ -1034,7 +1133,7 @@ Result<ScanReport> Scanner::Run(TargetSet targets, const ScanOptions& options) {
       if (h.up) up.push_back(std::move(h));
     engine.hosts = std::move(up);
   }
-  if (!tcp.empty()) engine.RunConnectPhase(tcp, false);
+  if (!use_raw && !tcp.empty()) engine.RunConnectPhase(tcp, false);
   if (!options.ports.udp.empty()) engine.RunUdpPhase(options.ports.udp);
   if (options.cancelled && options.cancelled()) return Error(ErrorCode::kUnavailable, "scan cancelled");
 
@@ -1043,13 +1142,14 @@ Result<ScanReport> Scanner::Run(TargetSet targets, const ScanOptions& options) {
   for (auto& h : engine.hosts) {
     if (!h.up && !h.open_tcp.empty()) h.up = true;
     if (auto it = arp.find(h.ip); it != arp.end()) {
-      h.result.mac = it->second;
-      if (const OuiDb* oui = Oui()) h.result.vendor = oui->Lookup(it->second);
+      if (h.result.mac.empty()) h.result.mac = it->second;
       if (!h.up && !discover) {
         h.up = true;
         h.reason = "arp";
       }
     }
+    if (!h.result.mac.empty())
+      if (const OuiDb* oui = Oui()) h.result.vendor = oui->Lookup(h.result.mac);
     if (IsFragileVendor(h.result.vendor)) h.fragile = true;
     for (auto p : h.open_tcp)
       if (const PortInfo* info = db_->Port(p, "tcp"); info && info->fragile) h.fragile = true;

@@ -3,10 +3,14 @@
 // thread per connection: thousands of probes are in flight at once).
 //
 // A scan runs in phases over the targets that the policy admits (see scope.h):
-//   1. discovery  (when more than 32 TCP ports are scanned): TCP connects to the most common of
-//                 the scanned ports (never ports outside the scan), plus the kernel's ARP table
-//                 for hosts on a local segment; hosts that answer nothing are skipped.
-//   2. ports      TCP connect() to every (host, port); open / closed (RST) / filtered (no answer
+//   1. discovery  connect scans (when more than 32 TCP ports are scanned): TCP connects to the
+//                 most common of the scanned ports (never ports outside the scan), plus the
+//                 kernel's ARP table for hosts on a local segment. SYN scans (raw_scan.h; when more
+//                 than one host is scanned, or no ports): ARP requests on local Ethernet segments,
+//                 ICMP echo, TCP SYN pings to the 3 most common scanned ports and an ACK ping to 80.
+//                 Hosts that answer nothing are skipped.
+//   2. ports      TCP connect() to every (host, port), or with raw sockets a SYN to every (host,
+//                 port); open (SYN-ACK) / closed (RST) / filtered (no answer
 //                 within the host's adaptive timeout, retried `retries` times). UDP: the port's
 //                 probe payload from the database (or an empty datagram); an answer is open, an
 //                 ICMP port unreachable is closed, silence is not reported.
@@ -38,13 +42,23 @@
 #include "assets/model.h"
 #include "assets/oui.h"
 #include "assets/protocols.h"
+#include "assets/raw_scan.h"
 #include "assets/scope.h"
 #include "core/result.h"
 
 namespace medsoc::assets {
 
+// How ports are scanned and hosts discovered. kAuto: SYN when this process may open raw sockets
+// (CAP_NET_RAW) and every target is IPv4, else connect. kSyn without the capability or with IPv6
+// targets is an error (kPermissionDenied / kInvalidArgument).
+enum class ScanType { kAuto, kConnect, kSyn };
+Result<ScanType> ParseScanType(std::string_view text);  // "auto", "connect", "syn"
+const char* ScanTypeName(ScanType type);
+
 struct ScanOptions {
-  PortList ports;
+  PortList ports;                // both lists empty: host discovery only
+  ScanType scan_type = ScanType::kAuto;
+  unsigned pings = kPingAll;     // discovery methods of SYN scans (RawPing bits)
   ScanPolicy policy;
   int max_in_flight = 2048;    // sockets open at once (capped by RLIMIT_NOFILE)
   int timeout_ms = 1500;       // longest wait for a connect or a probe answer
@@ -64,7 +78,7 @@ struct ScanOptions {
 struct HostResult {
   std::string ip;
   bool up = false;
-  std::string reason;    // "tcp", "arp", "targeted"
+  std::string reason;    // what showed it up: "tcp", "arp", "icmp", "udp"
   std::string mac;
   std::string vendor;
   std::string hostname;
@@ -77,7 +91,9 @@ struct HostResult {
 struct ScanStats {
   std::uint64_t hosts_targeted = 0;
   std::uint64_t hosts_up = 0;
+  std::string method = "connect"; // how ports were scanned: "connect" or "syn"
   std::uint64_t connects = 0;     // TCP connection attempts
+  std::uint64_t raw_probes = 0;   // SYN, ACK, ICMP and ARP probes sent over raw sockets
   std::uint64_t datagrams = 0;    // UDP probes sent
   std::uint64_t open_ports = 0;
   std::uint64_t identified = 0;   // services with a hard match

@@ -83,6 +83,7 @@ constexpr std::string_view kLogFormats[] = {"text", "json"};
 constexpr std::string_view kTlsVersions[] = {"1.2", "1.3"};
 constexpr std::string_view kArgon2Strengths[] = {"interactive", "moderate", "sensitive"};
 constexpr std::string_view kStoreBackends[] = {"sqlite"};
+constexpr std::string_view kScanTypes[] = {"auto", "connect", "syn"};
 
 constexpr std::int64_t kKiB = 1024;
 constexpr std::int64_t kMiB = 1024 * kKiB;
@@ -199,6 +200,11 @@ const std::vector<KeySpec>& Schema() {
        .doc = "A search that runs longer is stopped with an error.", .min = 1, .max = 3600},
       {.path = "detect.sigmahq_dir", .kind = ValueKind::kString, .field = MEDSOC_FIELD(detect.sigmahq_dir),
        .doc = "A folder of SigmaHQ rules to load beside medsoc's own (`content/rules/medsoc`); empty: none."},
+      {.path = "detect.placeholders_file", .kind = ValueKind::kString,
+       .field = MEDSOC_FIELD(detect.placeholders_file),
+       .doc = "YAML file of the values of Sigma `expand` placeholders: one key per placeholder name without the "
+              "`%`, a value or a list (`Administrators: [\"admin*\", root]`); a rule using a placeholder it does not "
+              "list is unsupported. Empty: none."},
       {.path = "detect.threads", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(detect.threads),
        .doc = "Threads that evaluate one batch of events; 0: one per core.", .min = 0, .max = 256},
       {.path = "detect.correlation_max_groups", .kind = ValueKind::kInt,
@@ -212,6 +218,38 @@ const std::vector<KeySpec>& Schema() {
        .field = MEDSOC_FIELD(detect.correlation_checkpoint_seconds),
        .doc = "How often correlation state is saved to `<data_dir>/detect/correlation.state` (also at shutdown).",
        .min = 5, .max = 86400},
+
+      {.path = "assets.scan.allow", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.scan.allow),
+       .doc = "Networks server-side scans may touch, CIDR, comma separated; empty: private ranges only (RFC 1918, "
+              "100.64/10, loopback, link-local)."},
+      {.path = "assets.scan.exclude", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.scan.exclude),
+       .doc = "Networks never scanned, CIDR, comma separated."},
+      {.path = "assets.scan.fragile", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.scan.fragile),
+       .doc = "Networks of fragile devices (medical devices, PLCs, printers): light probes, one at a time."},
+      {.path = "assets.scan.windows", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.scan.windows),
+       .doc = "Maintenance windows in local time, `;` separated (`\"Mon-Fri 22:00-06:00; daily 01:00-05:00\"`); "
+              "scans outside them are refused. Empty: any time."},
+      {.path = "assets.scan.rate", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(assets.scan.rate),
+       .doc = "Probes per second of one scan; requests may ask for less, never more. 0: unlimited.", .min = 0,
+       .max = 1000000},
+      {.path = "assets.scan.type", .kind = ValueKind::kEnum, .field = MEDSOC_FIELD(assets.scan.type),
+       .doc = "`syn`: raw-socket discovery (ARP, ICMP, TCP pings) and SYN port scans, needs CAP_NET_RAW; "
+              "`connect`: TCP connect(); `auto`: SYN when the capability is there.",
+       .allowed = kScanTypes},
+      {.path = "assets.scan.default_ports", .kind = ValueKind::kString,
+       .field = MEDSOC_FIELD(assets.scan.default_ports),
+       .doc = "Ports of scans that name none: `22,80,8000-8100`, `top100`, `top1000`, `all`; `T:`/`U:` for TCP/UDP."},
+      {.path = "assets.schedule.targets", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.schedule.targets),
+       .doc = "Targets of the server's scheduled discovery scan (CIDR, ranges, addresses); empty: no scheduled scan."},
+      {.path = "assets.schedule.ports", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.schedule.ports),
+       .doc = "Ports of the scheduled scan."},
+      {.path = "assets.schedule.interval_minutes", .kind = ValueKind::kInt,
+       .field = MEDSOC_FIELD(assets.schedule.interval_minutes),
+       .doc = "Minutes between scheduled scans (counted from the last one recorded, so restarts do not reset it; "
+              "the first runs at start-up, inside a maintenance window).",
+       .min = 5, .max = 525600},
+      {.path = "assets.schedule.tenant", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.schedule.tenant),
+       .doc = "Tenant whose asset ledger the scheduled scan feeds."},
   };
   return kSchema;
 }
@@ -232,6 +270,7 @@ constexpr SectionDoc kSections[] = {
     {"store", "store", "The state database."},
     {"events", "events", "The event store: retention, size limit and compression of day partitions."},
     {"detect", "detect", "Sigma detection: extra rule folders, threads and correlation limits."},
+    {"assets", "assets", "Discovery scans from the server: the safety policy, the scan type and a scheduled scan."},
 };
 
 // Top-level sections whose keys a module above core defines and checks itself (lists of

@@ -69,10 +69,35 @@ struct EventStoreOptions {
 
 struct DetectOptions {
   std::string sigmahq_dir;                  // optional SigmaHQ rules folder loaded beside ours; empty: none
+  std::string placeholders_file;            // YAML: values of Sigma `expand` placeholders; empty: none
   int threads = 0;                          // detection threads per batch; 0: all cores
   int correlation_max_groups = 200000;      // correlation groups kept in memory (evictions are counted)
   int correlation_max_entries_per_group = 10000;
   int correlation_checkpoint_seconds = 60;  // how often correlation state is saved to the data dir
+};
+
+// Server-side discovery scans: the policy every scan from the server follows, and one scheduled
+// scan (assets/scan_service.h turns these into ScanServiceOptions and checks the values).
+struct AssetsScanOptions {
+  std::string allow;                  // CIDR list a scan may touch; empty: private ranges only
+  std::string exclude;                // CIDR list never touched
+  std::string fragile;                // CIDR list of fragile devices: light probes only
+  std::string windows;                // maintenance windows, ';' separated; empty: any time
+  int rate = 2000;                    // probes per second, whole scan
+  std::string type = "auto";          // auto, connect or syn
+  std::string default_ports = "top1000";
+};
+
+struct AssetsScheduleOptions {
+  std::string targets;                // target spec; empty: no scheduled scan
+  std::string ports = "top1000";
+  int interval_minutes = 1440;
+  std::string tenant = "default";
+};
+
+struct AssetsOptions {
+  AssetsScanOptions scan;
+  AssetsScheduleOptions schedule;
 };
 
 struct Options {
@@ -85,6 +110,7 @@ struct Options {
   StoreOptions store;
   EventStoreOptions events;
   DetectOptions detect;
+  AssetsOptions assets;
 };
 
 }  // namespace medsoc

@@ -246,6 +246,108 @@ std::string HsExpression(const Atoms& a) {
   return out;
 }
 
+constexpr std::uint8_t kAnchorStart = 1;  // the value must start the text (no leading `*`)
+constexpr std::uint8_t kAnchorEnd = 2;    // the value must end the text (no trailing `*`)
+
+// The literal forms of atoms whose inner part (between leading and trailing `*`) holds only bytes
+// and at most two windash positions (each one of the five dashes: up to 25 forms). False when
+// the value needs an expression (`?`, an inner `*`, more dashes) or has no inner part.
+bool LiteralForms(const Atoms& a, std::vector<std::string>& forms, std::uint8_t& anchors) {
+  std::size_t b = 0, e = a.size();
+  while (b < e && a[b] == kStar) ++b;
+  while (e > b && a[e - 1] == kStar) --e;
+  if (b == e) return false;
+  int dashes = 0;
+  for (std::size_t i = b; i < e; ++i) {
+    if (a[i] == kDash) ++dashes;
+    else if (a[i] < 0) return false;
+  }
+  if (dashes > 2) return false;
+  anchors = static_cast<std::uint8_t>((b == 0 ? kAnchorStart : 0) | (e == a.size() ? kAnchorEnd : 0));
+  static const std::string_view kDashBytes[] = {"-", "/", "\xe2\x80\x93", "\xe2\x80\x94", "\xe2\x80\x95"};
+  forms.assign(1, std::string());
+  for (std::size_t i = b; i < e; ++i) {
+    if (a[i] >= 0) {
+      for (auto& f : forms) f += static_cast<char>(a[i]);
+      continue;
+    }
+    std::vector<std::string> next;
+    for (const auto& f : forms)
+      for (std::string_view d : kDashBytes) next.push_back(f + std::string(d));
+    forms = std::move(next);
+  }
+  return true;
+}
+
+// For a value with inner wildcards (`*`, `?`, windash) that LiteralForms cannot take: its longest
+// run of plain bytes, which must occur in any text the value matches. The literal database finds
+// it; GlobMatch then decides. Empty when there is no run of two bytes or more, or when a `?` is
+// followed by a UTF-8 continuation byte (GlobMatch's `?` is one whole character, see there).
+std::string PrefilterPiece(const Atoms& a) {
+  std::string best, cur;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == kOne && i + 1 < a.size() && a[i + 1] >= 0x80 && a[i + 1] <= 0xBF) return {};
+    if (a[i] >= 0) {
+      cur += static_cast<char>(a[i]);
+      continue;
+    }
+    if (cur.size() > best.size()) best = cur;
+    cur.clear();
+  }
+  if (cur.size() > best.size()) best = cur;
+  return best.size() >= 2 ? best : std::string();
+}
+
+// Whole-text match of atoms, the same language as HsExpression(a) with HS_FLAG_DOTALL: `*` any
+// bytes, `?` one character (an ASCII byte, or a lead byte and the continuation bytes after it),
+// windash one of the five dashes, bytes compared with ASCII case folding unless `cased`. Every
+// non-star atom matches at most one way at a given position, so the classic backtrack-to-the-
+// last-star scan is exact.
+bool GlobMatch(const Atoms& a, std::string_view t, bool cased) {
+  auto low = [](unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; };
+  // Length of atom x matched at t[i], or -1.
+  auto step = [&](int x, std::size_t i) -> int {
+    if (i >= t.size()) return -1;
+    const unsigned char c = static_cast<unsigned char>(t[i]);
+    if (x >= 0) return (cased ? c == x : low(c) == low(static_cast<unsigned char>(x))) ? 1 : -1;
+    if (x == kOne) {
+      if (c < 0x80) return 1;
+      if (c < 0xC0) return -1;
+      std::size_t j = i + 1;
+      while (j < t.size() && (static_cast<unsigned char>(t[j]) & 0xC0) == 0x80) ++j;
+      return static_cast<int>(j - i);
+    }
+    // kDash
+    if (c == '-' || c == '/') return 1;
+    if (c == 0xE2 && i + 2 < t.size() && static_cast<unsigned char>(t[i + 1]) == 0x80) {
+      const unsigned char d = static_cast<unsigned char>(t[i + 2]);
+      if (d == 0x93 || d == 0x94 || d == 0x95) return 3;
+    }
+    return -1;
+  };
+  std::size_t p = 0, i = 0;
+  std::size_t star_p = std::string_view::npos, star_i = 0;
+  while (i < t.size() || p < a.size()) {
+    if (p < a.size()) {
+      if (a[p] == kStar) {
+        star_p = p++;
+        star_i = i;
+        continue;
+      }
+      const int n = step(a[p], i);
+      if (n > 0) {
+        ++p;
+        i += static_cast<std::size_t>(n);
+        continue;
+      }
+    }
+    if (star_p == std::string_view::npos || star_i >= t.size()) return false;
+    p = star_p + 1;
+    i = ++star_i;
+  }
+  return true;
+}
+
 bool OnlyStars(const Atoms& a) {
   return std::all_of(a.begin(), a.end(), [](int x) { return x == kStar; });
 }
@@ -314,6 +416,20 @@ struct HsPattern {
   std::uint32_t pred = 0;
 };
 
+// A value that is a literal once its leading and trailing `*` are cut (contains, startswith,
+// endswith, keywords, windash and utf16 forms of plain values: almost all of SigmaHQ). These go to
+// a Hyperscan literal database (hs_compile_lit_multi), which compiles an order of magnitude faster
+// than the same strings as expressions and scans faster; the anchors are checked on the match's
+// end offset in the callback.
+struct HsLiteral {
+  std::string text;
+  unsigned flags = 0;   // HS_FLAG_CASELESS, HS_FLAG_SINGLEMATCH
+  std::uint32_t pred = 0;
+  std::uint8_t anchors = 0;
+  std::string expr;     // the same value as an expression (fallback when the literal build fails)
+  std::uint32_t glob = kNone;  // a prefilter piece: the value (CompiledImpl::globs) must match too
+};
+
 struct Slot {
   std::string sigma_name;
   std::vector<std::pair<FieldId, FieldSpace>> refs;
@@ -324,9 +440,13 @@ struct Slot {
   IntIndex int_rule_number;  // rule value is a number: query with event AsInt()
   IntIndex int_rule_text;    // rule value is text holding an integer: query when the event is numeric
   std::vector<HsPattern> patterns;
-  hs_database_t* db = nullptr;
+  std::vector<HsLiteral> literals;
+  std::vector<HsLiteral> single_bytes;  // keyword slot: unanchored one-byte literals
+  hs_database_t* db = nullptr;      // patterns (ids: predicates)
+  hs_database_t* lit_db = nullptr;  // literals (ids: indexes into `literals`)
+  bool scanned() const { return db || lit_db || !single_bytes.empty(); }
   bool indexed() const {
-    return !exact_ci.empty() || !exact_cs.empty() || !int_rule_number.empty() || !int_rule_text.empty() || db;
+    return !exact_ci.empty() || !exact_cs.empty() || !int_rule_number.empty() || !int_rule_text.empty() || scanned();
   }
 };
 
@@ -364,6 +484,8 @@ struct CompiledImpl {
   std::vector<std::uint32_t> kids;
   std::vector<CompiledRule> rules;
   std::vector<std::unique_ptr<re2::RE2>> regexes;
+  std::vector<Atoms> globs;  // values with inner wildcards, checked after their prefilter piece
+  int kw_separator = -1;     // a byte in no keyword literal (-1: none; keywords scanned per value)
   // pred -> rules it triggers (CSR)
   std::vector<std::uint32_t> trig_begin, trig_rules;
   // event field key (id * 2 + space) -> (slot, rank) chain
@@ -387,8 +509,10 @@ struct CompiledImpl {
   hs_scratch_t* proto_scratch = nullptr;
 
   ~CompiledImpl() {
-    for (auto& s : slots)
+    for (auto& s : slots) {
       if (s.db) hs_free_database(s.db);
+      if (s.lit_db) hs_free_database(s.lit_db);
+    }
     if (proto_scratch) hs_free_scratch(proto_scratch);
   }
 };
@@ -574,7 +698,30 @@ class Compiler {
     const std::string key = "h|" + std::to_string(slot) + "|" + std::to_string(flags) + "|" + expr;
     const bool is_new = !pred_by_key_.count(key);
     const std::uint32_t node = PredNode(std::move(p), key);
-    if (is_new) s.patterns.push_back({expr, flags, c_.nodes[node].a});
+    if (is_new) {
+      const std::uint32_t id = c_.nodes[node].a;
+      std::vector<std::string> forms;
+      std::uint8_t anchors = 0;
+      if (LiteralForms(a, forms, anchors)) {
+        // SINGLEMATCH only without anchors: an anchored literal must see the occurrence at the
+        // start or the end of the text, not just the first one reported.
+        const unsigned lit_flags = (cased ? 0u : HS_FLAG_CASELESS) | (anchors ? 0u : HS_FLAG_SINGLEMATCH);
+        for (auto& f : forms) {
+          // One-byte keywords ("0", ":", "$" in SigmaHQ) would make Hyperscan confirm at almost
+          // every position of an event; a memchr finds them faster (ScanSingleBytes).
+          auto& into = s.keyword && f.size() == 1 && !anchors ? s.single_bytes : s.literals;
+          into.push_back({std::move(f), lit_flags, id, anchors, expr});
+        }
+      } else if (std::string piece = PrefilterPiece(a); !piece.empty()) {
+        // Keywords scan all values of an event at once (ScanKeywords): the first occurrence of the
+        // piece may be in a value where the whole value does not match, so every one counts.
+        const unsigned lit_flags = (cased ? 0u : HS_FLAG_CASELESS) | (s.keyword ? 0u : HS_FLAG_SINGLEMATCH);
+        s.literals.push_back({std::move(piece), lit_flags, id, 0, expr, static_cast<std::uint32_t>(c_.globs.size())});
+        c_.globs.push_back(a);
+      } else {
+        s.patterns.push_back({expr, flags, id});
+      }
+    }
     return node;
   }
 
@@ -1007,22 +1154,51 @@ class Compiler {
   std::unordered_map<std::uint32_t, std::uint32_t> pred_node_;
 };
 
-// Builds the Hyperscan database of every slot, in parallel. A pattern Hyperscan rejects at
-// database build time (e.g. too large) moves to RE2.
+// Builds the Hyperscan databases of every slot (a literal one and an expression one), in
+// parallel. A literal set Hyperscan rejects falls back to expressions; an expression Hyperscan
+// rejects at database build time (e.g. too large) moves to RE2.
 void BuildDatabases(CompiledImpl& c, int threads, std::vector<Problem>& problems, std::mutex& mu) {
   std::vector<std::uint32_t> work;
   for (std::uint32_t s = 0; s < c.slots.size(); ++s)
-    if (!c.slots[s].patterns.empty()) work.push_back(s);
-  // Largest first so that the threads finish together.
-  std::sort(work.begin(), work.end(),
-            [&](auto a, auto b) { return c.slots[a].patterns.size() > c.slots[b].patterns.size(); });
+    if (!c.slots[s].patterns.empty() || !c.slots[s].literals.empty()) work.push_back(s);
+  // Most expensive first (expressions cost far more than literals) so that the threads finish
+  // together.
+  auto cost = [&](std::uint32_t s) { return c.slots[s].patterns.size() * 20 + c.slots[s].literals.size(); };
+  std::sort(work.begin(), work.end(), [&](auto a, auto b) { return cost(a) > cost(b); });
   std::atomic<std::size_t> next{0};
   std::vector<std::pair<std::uint32_t, std::string>> fallbacks;  // pred, expression
+  auto build_literals = [&](Slot& slot) {
+    std::vector<const char*> texts;
+    std::vector<std::size_t> lens;
+    std::vector<unsigned> flags, ids;
+    for (std::size_t i = 0; i < slot.literals.size(); ++i) {
+      texts.push_back(slot.literals[i].text.data());
+      lens.push_back(slot.literals[i].text.size());
+      flags.push_back(slot.literals[i].flags);
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_lit_multi(texts.data(), flags.data(), ids.data(), lens.data(), static_cast<unsigned>(texts.size()),
+                             HS_MODE_BLOCK, nullptr, &db, &err) == HS_SUCCESS) {
+      slot.lit_db = db;
+      return;
+    }
+    if (err) hs_free_compile_error(err);
+    // Fall back to expressions, once per predicate (windash forms share one expression).
+    std::unordered_set<std::uint32_t> done;
+    for (const auto& l : slot.literals)
+      if (done.insert(l.pred).second)
+        slot.patterns.push_back(
+            {l.expr, HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | (l.flags & HS_FLAG_CASELESS), l.pred});
+    slot.literals.clear();
+  };
   auto worker = [&] {
     for (;;) {
       const std::size_t i = next.fetch_add(1);
       if (i >= work.size()) return;
       Slot& slot = c.slots[work[i]];
+      if (!slot.literals.empty()) build_literals(slot);
       for (;;) {
         std::vector<const char*> exprs;
         std::vector<unsigned> flags, ids;
@@ -1072,8 +1248,26 @@ void BuildDatabases(CompiledImpl& c, int threads, std::vector<Problem>& problems
     p.aux = static_cast<std::uint32_t>(c.regexes.size());
     c.regexes.push_back(std::move(rx));
   }
-  for (auto& s : c.slots)
-    if (s.db) ++c.hs_dbs;
+  for (auto& s : c.slots) c.hs_dbs += (s.db ? 1 : 0) + (s.lit_db ? 1 : 0);
+  if (c.keyword_slot != kNone) {
+    // Prefer control bytes, which values rarely hold.
+    bool used[256] = {};
+    const Slot& kw = c.slots[c.keyword_slot];
+    for (const auto* list : {&kw.literals, &kw.single_bytes})
+      for (const auto& l : *list)
+        for (unsigned char ch : l.text) {
+          used[ch] = true;
+          if (l.flags & HS_FLAG_CASELESS) used[static_cast<unsigned char>(Lower(static_cast<char>(ch)))] = true;
+          if ((l.flags & HS_FLAG_CASELESS) && ch >= 'a' && ch <= 'z') used[ch - 32] = true;
+        }
+    for (int b : {0x1F, 0x1E, 0x1D, 0x1C, 0x01, 0x00})
+      if (!used[b]) {
+        c.kw_separator = b;
+        break;
+      }
+    for (int b = 0; b < 256 && c.kw_separator < 0; ++b)
+      if (!used[b]) c.kw_separator = b;
+  }
 }
 
 // ISO 8601 week number of a civil date.
@@ -1222,11 +1416,10 @@ std::shared_ptr<RuleSet> RuleSet::Compile(std::vector<SigmaDocument> docs, const
   const int threads = options.compile_threads > 0 ? options.compile_threads
                                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   BuildDatabases(c, threads, problems, mu);
-  for (auto& s : c.slots) {
-    if (!s.db) continue;
-    if (hs_alloc_scratch(s.db, &c.proto_scratch) != HS_SUCCESS)
-      problems.push_back({Severity::kError, {}, "", "Hyperscan scratch allocation failed"});
-  }
+  for (auto& s : c.slots)
+    for (hs_database_t* db : {s.db, s.lit_db})
+      if (db && hs_alloc_scratch(db, &c.proto_scratch) != HS_SUCCESS)
+        problems.push_back({Severity::kError, {}, "", "Hyperscan scratch allocation failed"});
 
   set->plan_ = CompileCorrelations(set->correlations_, *set, logsources, table, problems);
 
@@ -1275,15 +1468,116 @@ struct Matcher::State {
     return 0;
   }
 
+  // `text` case-folded into the reusable buffer (no allocation once it has grown).
+  std::string_view Lowered(std::string_view text) {
+    if (lower.size() < text.size()) lower.resize(text.size());
+    char* out = lower.data();
+    for (std::size_t i = 0; i < text.size(); ++i) out[i] = Lower(text[i]);
+    return std::string_view(out, text.size());
+  }
+
   void Lookup(const TextIndex& index, std::string_view key) {
     auto it = index.find(key);
     if (it != index.end())
       for (std::uint32_t p : it->second) Fire(p);
   }
 
+  // Literal matches: check the anchors on the end offset (a literal's length is fixed).
+  // A prefilter piece's value is matched on the whole text (once: the piece is SINGLEMATCH).
+  const HsLiteral* lits = nullptr;
+  std::string_view scan_text;
+  static int OnLitMatch(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+    State& st = *static_cast<State*>(ctx);
+    const HsLiteral& l = st.lits[id];
+    if ((l.anchors & kAnchorStart) && to != l.text.size()) return 0;
+    if ((l.anchors & kAnchorEnd) && to != st.scan_text.size()) return 0;
+    if (l.glob != kNone &&
+        (st.fired[l.pred] == st.gen || !GlobMatch(st.c->globs[l.glob], st.scan_text, !(l.flags & HS_FLAG_CASELESS))))
+      return 0;
+    st.Fire(l.pred);
+    return 0;
+  }
+
   void ScanText(const Slot& slot, std::string_view text) {
+    if (slot.lit_db) {
+      lits = slot.literals.data();
+      scan_text = text;
+      hs_scan(slot.lit_db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, &State::OnLitMatch, this);
+    }
     if (slot.db)
       hs_scan(slot.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, &State::OnHsMatch, this);
+    if (!slot.single_bytes.empty()) ScanSingleBytes(slot, text);
+  }
+
+  void ScanSingleBytes(const Slot& slot, std::string_view text) {
+    for (const HsLiteral& l : slot.single_bytes) {
+      if (fired[l.pred] == gen) continue;
+      const unsigned char b = static_cast<unsigned char>(l.text[0]);
+      bool found = std::memchr(text.data(), b, text.size()) != nullptr;
+      if (!found && (l.flags & HS_FLAG_CASELESS) && std::isalpha(b))
+        found = std::memchr(text.data(), b ^ 0x20, text.size()) != nullptr;
+      if (found) Fire(l.pred);
+    }
+  }
+
+  // Keywords: the string values of the event, each followed by a separator byte that no keyword
+  // literal contains (CompiledImpl::kw_separator), are scanned by the literal database in one call
+  // (a call per value costs more than the scan itself). A literal cannot span a separator, so its
+  // first occurrence lies inside one value; a prefilter piece's value is matched on the value
+  // that holds the piece (kw_ends: end offset of each value, ascending).
+  std::string kw_text;
+  std::vector<std::uint32_t> kw_ends;
+  static int OnKeywordMatch(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+    State& st = *static_cast<State*>(ctx);
+    const HsLiteral& l = st.lits[id];
+    if (st.fired[l.pred] == st.gen) return 0;
+    if (l.glob != kNone) {
+      const auto it = std::lower_bound(st.kw_ends.begin(), st.kw_ends.end(), static_cast<std::uint32_t>(to));
+      if (it == st.kw_ends.end()) return 0;
+      const std::size_t begin = it == st.kw_ends.begin() ? 0 : *(it - 1) + 1;
+      const std::string_view value(st.kw_text.data() + begin, *it - begin);
+      if (!GlobMatch(st.c->globs[l.glob], value, !(l.flags & HS_FLAG_CASELESS))) return 0;
+    }
+    st.Fire(l.pred);
+    return 0;
+  }
+
+  void ScanKeywords(const Slot& kw, const event::Event& event) {
+    // Every string value of a parsed event; the raw message only when nothing was parsed (in a
+    // JSON raw message escaping would hide backslashes and quotes).
+    kw_text.clear();
+    kw_ends.clear();
+    const bool joined = c->kw_separator >= 0;
+    bool any_string = false;
+    for (std::size_t i = 0, n = event.field_count(); i < n; ++i) {
+      const event::FieldView f = event.field(i);
+      if (!f.value.is_string()) continue;
+      any_string = true;
+      const std::string_view v = f.value.str();
+      if (!joined) {
+        ScanText(kw, v);
+        continue;
+      }
+      if (kw.db) hs_scan(kw.db, v.data(), static_cast<unsigned>(v.size()), 0, scratch, &State::OnHsMatch, this);
+      kw_text.append(v);
+      kw_ends.push_back(static_cast<std::uint32_t>(kw_text.size()));
+      kw_text += static_cast<char>(c->kw_separator);
+    }
+    if (!joined) {
+      if (!any_string) ScanText(kw, event.raw());
+      return;
+    }
+    if (!any_string) {
+      ScanText(kw, event.raw());
+      return;
+    }
+    if (kw.lit_db && !kw_text.empty()) {
+      lits = kw.literals.data();
+      hs_scan(kw.lit_db, kw_text.data(), static_cast<unsigned>(kw_text.size()), 0, scratch, &State::OnKeywordMatch,
+              this);
+    }
+    // The separator is none of these bytes either, so a byte found lies inside a value.
+    if (!kw.single_bytes.empty()) ScanSingleBytes(kw, kw_text);
   }
 
   void ScanSlot(const Slot& slot, const Value& v) {
@@ -1291,9 +1585,7 @@ struct Matcher::State {
     const std::string_view text = v.AsText(buf);
     if (!slot.exact_cs.empty()) Lookup(slot.exact_cs, text);
     if (!slot.exact_ci.empty()) {
-      lower.assign(text.data(), text.size());
-      for (char& ch : lower) ch = Lower(ch);
-      Lookup(slot.exact_ci, lower);
+      Lookup(slot.exact_ci, Lowered(text));
     }
     if (!slot.int_rule_number.empty() || (!slot.int_rule_text.empty() && v.is_number())) {
       if (auto i = v.AsInt()) {
@@ -1548,9 +1840,7 @@ void Matcher::Match(const event::Event& event, std::vector<std::uint32_t>& out) 
     const Value* v = s.SlotValue(d.slot);
     if (!v || v->is_null()) continue;
     const std::string_view text = v->AsText(s.buf);
-    s.lower.assign(text.data(), text.size());
-    for (char& ch : s.lower) ch = Lower(ch);
-    auto it = d.alts.find(std::string_view(s.lower));
+    auto it = d.alts.find(s.Lowered(text));
     if (it == d.alts.end()) continue;
     for (std::uint32_t chk : it->second)
       if (s.bucket_stamp[c.checks[chk].bucket] != s.gen && s.CheckSource(c.checks[chk])) s.Activate(c.checks[chk].bucket);
@@ -1565,18 +1855,8 @@ void Matcher::Match(const event::Event& event, std::vector<std::uint32_t>& out) 
     if (!sl.indexed() || !s.SlotUsed(sl)) continue;
     s.ScanSlot(sl, *s.slot_val[slot]);
   }
-  if (c.keyword_slot != kNone && s.SlotUsed(c.slots[c.keyword_slot]) && c.slots[c.keyword_slot].db) {
-    // Keywords: every string value of a parsed event; the raw message only when nothing was
-    // parsed (in a JSON raw message escaping would hide backslashes and quotes).
-    const Slot& kw = c.slots[c.keyword_slot];
-    bool any_string = false;
-    for (std::size_t i = 0, n = event.field_count(); i < n; ++i) {
-      const event::FieldView f = event.field(i);
-      if (!f.value.is_string()) continue;
-      any_string = true;
-      s.ScanText(kw, f.value.str());
-    }
-    if (!any_string) s.ScanText(kw, event.raw());
+  if (c.keyword_slot != kNone && s.SlotUsed(c.slots[c.keyword_slot]) && c.slots[c.keyword_slot].scanned()) {
+    s.ScanKeywords(c.slots[c.keyword_slot], event);
   }
   for (std::uint32_t b : s.active)
     for (std::uint32_t r : c.buckets[b].always_rules)

@@ -7,10 +7,15 @@
 //  - every field a rule names is resolved through the logsource mappings (logsource.h) to the
 //    event fields it may be read from (a "slot"); every value becomes a predicate on a slot,
 //    deduplicated across rules;
-//  - exact values go to hash maps (case-folded text, and integers for typed comparison); wildcard,
-//    contains/startswith/endswith and regex values of all rules on one slot are combined into one
-//    Hyperscan database; regexes Hyperscan cannot take go to RE2; cidr, lt/gt, exists, null,
-//    fieldref, neq and the time modifiers are evaluated directly;
+//  - exact values go to hash maps (case-folded text, and integers for typed comparison); the
+//    contains/startswith/endswith values of all rules on one slot (and windash forms) go to one
+//    Hyperscan *literal* database (anchors checked on the match offset); values with inner
+//    wildcards go there too by their longest plain run, then are matched whole (GlobMatch); the
+//    rest (regexes, `?` without a plain run) goes to one Hyperscan expression database per slot;
+//    regexes Hyperscan cannot take go to RE2; cidr, lt/gt, exists, null, fieldref, neq and the
+//    time modifiers are evaluated directly;
+//  - keywords: all string values of an event are scanned in one call, joined by a byte no keyword
+//    literal contains;
 //  - rules are indexed by logsource (a "bucket"): an event activates only the buckets whose
 //    source conditions it meets (Channel / EventID ...), found through a hash index;
 //  - each rule gets a trigger set: predicates at least one of which must hold for it to match
@@ -44,7 +49,8 @@
 namespace medsoc::detect {
 
 struct CompileOptions {
-  // Values of `expand` placeholders: "Administrators" -> ["admin*", "root"] (without the %).
+  // Values of `expand` placeholders: "Administrators" -> ["admin*", "root"] (without the %); from
+  // the file named by detect.placeholders_file (placeholders.h).
   std::map<std::string, std::vector<std::string>> placeholders;
   // Hyperscan compile threads (0: hardware concurrency).
   int compile_threads = 0;

@@ -285,6 +285,61 @@ TEST_F(Engine, Keywords) {
   EXPECT_FALSE(Matches(all, R"({"A":"Set-OabVirtualDirectory"})"));
 }
 
+// Plain values with leading/trailing `*` are matched as literals (engine.cpp, HsLiteral): the
+// anchor of startswith/endswith must hold for some occurrence, not just the first one.
+TEST_F(Engine, LiteralAnchorsOnRepeatedOccurrences) {
+  auto end = Rule("  sel:\n    Image|endswith: '.exe'\n  condition: sel\n");
+  EXPECT_TRUE(Matches(end, R"({"Image":"a.exe.b.EXE"})"));
+  EXPECT_FALSE(Matches(end, R"({"Image":"a.exe.b"})"));
+  auto start = Rule("  sel:\n    CommandLine|startswith: 'net '\n  condition: sel\n");
+  EXPECT_TRUE(Matches(start, R"({"CommandLine":"net net user"})"));
+  EXPECT_FALSE(Matches(start, R"({"CommandLine":"x net user net "})"));
+  // windash without wildcards: both anchors on each dash form.
+  auto exact = Rule("  sel:\n    CommandLine|windash: '-s'\n  condition: sel\n");
+  EXPECT_TRUE(Matches(exact, R"({"CommandLine":"/S"})"));
+  EXPECT_TRUE(Matches(exact, R"({"CommandLine":"\u2014s"})"));
+  EXPECT_FALSE(Matches(exact, R"({"CommandLine":"a/s"})"));
+  EXPECT_FALSE(Matches(exact, R"({"CommandLine":"-sx"})"));
+  // More than two windash positions stay an expression.
+  auto many = Rule("  sel:\n    CommandLine|windash|contains: ' -a -b -c '\n  condition: sel\n");
+  EXPECT_TRUE(Matches(many, R"({"CommandLine":"x /a -b \u2013c y"})"));
+  EXPECT_FALSE(Matches(many, R"({"CommandLine":"x /a -b +c y"})"));
+}
+
+// Values with inner wildcards are found by their longest plain run and then matched whole
+// (engine.cpp, PrefilterPiece and GlobMatch).
+TEST_F(Engine, InnerWildcardsPrefilteredThenMatched) {
+  auto r = Rule("  sel:\n    CommandLine|contains: 'copy*\\windows\\\\?emp*.dll'\n  condition: sel\n");
+  EXPECT_TRUE(Matches(r, R"({"CommandLine":"x COPY a \\Windows\\Temp\\b.dll y"})"));
+  EXPECT_TRUE(Matches(r, R"({"CommandLine":"copy \\windows\\\u00e9emp.dll"})")) << "? is one character";
+  EXPECT_FALSE(Matches(r, R"({"CommandLine":"copy \\windows\\emp.dll"})"));
+  EXPECT_FALSE(Matches(r, R"({"CommandLine":"\\windows\\temp.dll copy"})"));
+  auto anchored = Rule("  sel:\n    Image: 'C:\\\\*\\svchost.exe'\n  condition: sel\n");
+  EXPECT_TRUE(Matches(anchored, R"({"Image":"c:\\x\\y\\SVCHOST.exe"})"));
+  EXPECT_FALSE(Matches(anchored, R"({"Image":"d:\\c:\\x\\svchost.exe"})"));
+  EXPECT_FALSE(Matches(anchored, R"({"Image":"c:\\x\\svchost.exe.bak"})"));
+  auto cased = Rule("  sel:\n    CommandLine|contains|cased: 'Invoke-*Mimikatz'\n  condition: sel\n");
+  EXPECT_TRUE(Matches(cased, R"({"CommandLine":"Invoke-X Mimikatz"})"));
+  EXPECT_FALSE(Matches(cased, R"({"CommandLine":"invoke-X Mimikatz"})"));
+}
+
+// Keywords are searched in each string value: all values are scanned together, but a match may
+// not run from one value into the next, and a value with wildcards must match inside one value.
+TEST_F(Engine, KeywordsStayInsideOneValue) {
+  auto lit = Rule("  keywords:\n    - 'abcdef'\n  condition: keywords\n");
+  EXPECT_FALSE(Matches(lit, R"({"A":"xxabc","B":"defxx"})"));
+  EXPECT_TRUE(Matches(lit, R"({"A":"xxabc","B":"ABCDEF"})"));
+  auto glob = Rule("  keywords:\n    - 'chmod*777'\n  condition: keywords\n");
+  EXPECT_FALSE(Matches(glob, R"({"A":"chmod a","B":"777"})"));
+  EXPECT_TRUE(Matches(glob, R"({"A":"chmod a","B":"chmod +x; 777"})")) << "the piece's first value does not match, the second does";
+  auto one = Rule("  keywords:\n    - '0'\n  condition: keywords\n");
+  EXPECT_TRUE(Matches(one, R"({"A":"x","B":"10"})"));
+  EXPECT_FALSE(Matches(one, R"({"A":"x","N":10})")) << "numbers are not keyword text";
+  auto letter = Rule("  keywords:\n    - 'Q'\n  condition: keywords\n");
+  EXPECT_TRUE(Matches(letter, R"({"A":"x","B":"aqa"})"));
+  EXPECT_FALSE(Matches(letter, R"({"A":"x","B":"aaa"})"));
+}
+
 // Condition: precedence or < and < not < x of < (); "them" excludes identifiers starting with _.
 TEST_F(Engine, ConditionGrammar) {
   const std::string ids = "  a:\n    A: 1\n  b:\n    B: 1\n  c:\n    C: 1\n  _d:\n    D: 1\n";

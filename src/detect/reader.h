@@ -7,7 +7,8 @@
 // document does not stop the others. Every problem is reported with file:line:column and the
 // document's id when it is known.
 //
-// Thread-safety: pure functions; the directory walker reads the file system.
+// Thread-safety: pure functions; the directory walker reads the file system (ReadSigmaPaths parses
+// the files on all cores).
 #pragma once
 
 #include <string>
