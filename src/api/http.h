@@ -6,12 +6,15 @@
 // Thread-safety: value types.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/result.h"
 
 namespace medsoc::api {
 
@@ -47,6 +50,13 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // A streamed body (chunked transfer encoding; `body` is ignored): the server calls `stream`
+  // again and again on the connection's I/O thread, once the previous part has been written to
+  // the client, so memory stays bounded by one part. Each call appends the next part to `out`
+  // (it is empty on entry) and returns true while more follows, false after the last part. Each
+  // call must be bounded in time. An error, or the server stopping, after the header was sent
+  // aborts the connection: the client sees a chunked body without its last chunk.
+  std::function<Result<bool>(std::string& out)> stream;
 
   void SetHeader(std::string name, std::string value);
   bool HasHeader(std::string_view name) const;

@@ -2,6 +2,8 @@
 #include "api/routes_events.h"
 
 #include <map>
+#include <memory>
+#include <optional>
 
 #include "core/time.h"
 #include "store/events/sqlite_query.h"
@@ -94,6 +96,64 @@ std::string FieldText(const nlohmann::json& doc, const char* name) {
   return it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Rows of one export per page of the store's search; each page becomes one chunk of the response.
+constexpr std::int64_t kExportPage = 1000;
+
+struct ExportState {
+  store::TenantScope scope = store::TenantScope::Of("-");
+  EventQuery query;
+  bool csv = false;
+  std::int64_t limit = 0;  // 0: every matching event
+  std::int64_t rows = 0;
+  std::optional<store::events::SearchPage> first;  // read by the handler
+  bool header_done = false;
+
+  void AppendRow(const store::events::StoredEvent& e, std::string& out) const {
+    if (!csv) {
+      out += e.json;
+      out += "\n";
+      return;
+    }
+    auto doc = nlohmann::json::parse(e.json, nullptr, false);
+    CsvCell(e.id, out);
+    out += ",";
+    CsvCell(core::FormatRfc3339(e.time, 3), out);
+    out += ",";
+    CsvCell(doc.is_object() ? doc.value("source", "") : "", out);
+    for (const char* f : kCsvFields) {
+      out += ",";
+      CsvCell(doc.is_object() ? FieldText(doc, f) : "", out);
+    }
+    out += "\r\n";
+  }
+
+  // The next chunk: the CSV header with the first page, then one page per call. False after the last.
+  Result<bool> Next(store::events::EventStore& events, std::string& out) {
+    if (csv && !header_done) {
+      out += "id,time,source";
+      for (const char* f : kCsvFields) out += std::string(",") + f;
+      out += "\r\n";
+    }
+    header_done = true;
+    store::events::SearchPage page;
+    if (first) {
+      page = std::move(*first);
+      first.reset();
+    } else {
+      const std::int64_t want = limit > 0 ? std::min(kExportPage, limit - rows) : kExportPage;
+      query.limit = static_cast<int>(want);
+      MEDSOC_ASSIGN_OR_RETURN(page, events.Search(scope, query));
+    }
+    for (const auto& e : page.items) {
+      if (limit > 0 && rows >= limit) break;
+      AppendRow(e, out);
+      ++rows;
+    }
+    query.cursor = page.next_cursor;
+    return !(query.cursor.empty() || (limit > 0 && rows >= limit));
+  }
+};
+
 }  // namespace
 
 Result<std::int64_t> ParseInterval(std::string_view text, std::int64_t window_ns) {
@@ -182,10 +242,12 @@ void RegisterEventRoutes(Router& router, ApiServices&, store::events::EventStore
 
   auto export_params = WindowParams();
   export_params.push_back({.name = "format", .description = "ndjson (default) or csv"});
+  export_params.push_back(
+      {.name = "limit", .type = "integer", .description = "at most this many events (newest first); default: all"});
   router.Add({.method = Method::kGet,
               .pattern = "/api/v1/events/export",
               .permission = Permission::kEventsRead,
-              .summary = "Every matching event as NDJSON or CSV, newest first (at most 100000; narrow the query beyond)",
+              .summary = "Every matching event as NDJSON or CSV, newest first, streamed (chunked transfer)",
               .tag = "events",
               .query_params = export_params,
               .content_type = "application/x-ndjson"},
@@ -195,44 +257,28 @@ void RegisterEventRoutes(Router& router, ApiServices&, store::events::EventStore
                const std::string format(ctx.request().Query("format").value_or("ndjson"));
                if (format != "ndjson" && format != "csv")
                  return ErrorResponse(400, "invalid_argument", "format must be ndjson or csv");
-               auto count = events.Count(ctx.scope(), *q);
-               if (!count.ok()) return EventsError(count.error());
-               if (*count > kMaxExportRows)
-                 return ErrorResponse(400, "too_many_rows",
-                                      "the export would hold " + std::to_string(*count) + " events, more than the limit of " +
-                                          std::to_string(kMaxExportRows) + "; narrow the query or the time range");
+               auto limit = IntArg(ctx.request(), "limit", 0, 1, INT64_MAX / 2);
+               if (!limit.ok()) return ErrorFrom(limit.error());
+               // The export pages through the store with its search cursor, one page per chunk
+               // written to the client, so memory stays bounded by a page whatever the size.
+               auto state = std::make_shared<ExportState>();
+               state->scope = ctx.scope();
+               state->query = std::move(*q);
+               state->csv = format == "csv";
+               state->limit = *limit;
+               // The first page is read here so that a bad query is a 400, not a cut stream.
+               state->query.limit = static_cast<int>(state->limit > 0 ? std::min<std::int64_t>(state->limit, kExportPage)
+                                                                      : kExportPage);
+               auto first = events.Search(state->scope, state->query);
+               if (!first.ok()) return EventsError(first.error());
+               state->first = std::move(*first);
                Response r;
-               r.content_type = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
-               if (format == "csv") {
-                 r.body = "id,time,source";
-                 for (const char* f : kCsvFields) r.body += std::string(",") + f;
-                 r.body += "\r\n";
-               }
-               std::int64_t rows = 0;
-               auto st = events.Export(ctx.scope(), *q, [&](const store::events::StoredEvent& e) {
-                 if (++rows > kMaxExportRows) return false;  // events stored since the count
-                 if (format == "ndjson") {
-                   r.body += e.json;
-                   r.body += "\n";
-                   return true;
-                 }
-                 auto doc = nlohmann::json::parse(e.json, nullptr, false);
-                 CsvCell(e.id, r.body);
-                 r.body += ",";
-                 CsvCell(core::FormatRfc3339(e.time, 3), r.body);
-                 r.body += ",";
-                 CsvCell(doc.is_object() ? doc.value("source", "") : "", r.body);
-                 for (const char* f : kCsvFields) {
-                   r.body += ",";
-                   CsvCell(doc.is_object() ? FieldText(doc, f) : "", r.body);
-                 }
-                 r.body += "\r\n";
-                 return true;
-               });
-               if (!st.ok()) return EventsError(st.error());
-               const std::string ext = format == "csv" ? "csv" : "ndjson";
-               r.SetHeader("Content-Disposition", "attachment; filename=\"medsoc-events." + ext + "\"");
-               ctx.audit_detail = "export " + format + " rows=" + std::to_string(std::min(rows, kMaxExportRows)) + " q=" + q->query;
+               r.content_type = state->csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
+               r.stream = [state, &events](std::string& out) { return state->Next(events, out); };
+               r.SetHeader("Content-Disposition",
+                           std::string("attachment; filename=\"medsoc-events.") + (state->csv ? "csv" : "ndjson") + "\"");
+               ctx.audit_detail = "export " + format + (state->limit > 0 ? " limit=" + std::to_string(state->limit) : "") +
+                                  " q=" + state->query.query;
                return r;
              });
 

@@ -1,7 +1,8 @@
 // Event search routes (permission events.read), all limited to the caller's tenant by the store:
 //   GET /api/v1/events              search page: {items:[event...], next_cursor}
 //   GET /api/v1/events/histogram    [{time,count}] for the portal's timeline
-//   GET /api/v1/events/export       NDJSON or CSV of every match, up to kMaxExportRows
+//   GET /api/v1/events/export       NDJSON or CSV of every match (or the newest `limit`), streamed
+//                                   page by page with chunked transfer: memory bounded by one page
 //   GET /api/v1/events/fields       field names with counts over the newest matching events
 //   GET /api/v1/events/{id}         one event
 // A bad query answers 400 with {"error":{"code":"invalid_argument","message":...,"column":N}}.
@@ -12,8 +13,6 @@
 #include "store/events/event_store.h"
 
 namespace medsoc::api {
-
-inline constexpr std::int64_t kMaxExportRows = 100000;
 
 void RegisterEventRoutes(Router& router, ApiServices& services, store::events::EventStore& events);
 

@@ -77,6 +77,8 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using BeastRequest = http::request<http::string_body>;
 using BeastResponse = http::response<http::string_body>;
+using StreamResponse = http::response<http::buffer_body>;
+using StreamSerializer = http::response_serializer<http::buffer_body>;
 
 constexpr const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -490,6 +492,10 @@ class Session final : public SessionBase {
     }
     status_ = status;
 
+    const bool no_body_status = status < 200 || status == 204 || status == 304;
+    if (response.stream && !no_body_status && request.method != Method::kHead)
+      return SendStream(std::move(response), request, version, keep_alive);
+
     try {
       auto res = std::make_unique<BeastResponse>();
       res->version(version == 10 ? 10 : 11);
@@ -509,7 +515,8 @@ class Session final : public SessionBase {
       if (no_body) {
         res->prepare_payload();
       } else if (request.method == Method::kHead) {
-        res->content_length(response.body.size());  // the length a GET would have; no body bytes
+        // The length a GET would have (unknown for a streamed body); no body bytes.
+        if (!response.stream) res->content_length(response.body.size());
       } else {
         res->body() = std::move(response.body);
         res->prepare_payload();
@@ -525,11 +532,89 @@ class Session final : public SessionBase {
     http::async_write(stream_, *res_, [self = Self()](const beast::error_code& ec, std::size_t) { self->OnWrite(ec); });
   }
 
+  // A streamed body (Response::stream): the header, then one chunk per call of the producer, each
+  // written before the next is produced; the write deadline is renewed per chunk, so a long export
+  // to a client that keeps reading is not cut, and one that stops reading times out.
+  void SendStream(Response response, const Request& request, unsigned version, bool keep_alive) {
+    try {
+      auto res = std::make_unique<StreamResponse>();
+      res->version(version == 10 ? 10 : 11);
+      res->result(static_cast<unsigned>(status_));
+      res->set(http::field::server, "medsoc");
+      if (!response.content_type.empty()) res->set(http::field::content_type, response.content_type);
+      for (const auto& [name, value] : response.headers) {
+        if (name.empty() || HasUnsafeChars(name) || HasUnsafeChars(value) || name.find(':') != std::string::npos) {
+          spdlog::warn("http: dropped unsafe response header '{}' for {}", name, request.path);
+          continue;
+        }
+        if (IsServerOwnedHeader(Lower(name))) continue;
+        res->insert(name, value);
+      }
+      // HTTP/1.0 has no chunked encoding: the end of the body is the end of the connection.
+      res->keep_alive(keep_alive && version != 10);
+      if (version != 10) res->chunked(true);
+      res->body().data = nullptr;
+      res->body().size = 0;
+      res->body().more = true;
+      stream_res_ = std::move(res);
+      stream_sr_ = std::make_unique<StreamSerializer>(*stream_res_);
+    } catch (const std::exception& e) {
+      spdlog::error("http: could not build the response for {}: {}", request.path, e.what());
+      return Close();
+    }
+    producer_ = std::move(response.stream);
+    stream_path_ = request.path;
+    phase_ = Phase::kWriting;
+    Lowest().expires_after(RequestTimeout());
+    http::async_write_header(stream_, *stream_sr_, [self = Self()](const beast::error_code& ec, std::size_t) {
+      if (ec) return self->OnWrite(ec);
+      self->NextPart();
+    });
+  }
+
+  void NextPart() {
+    if (stopping_ || srv_.stopping) {
+      spdlog::info("http: streamed response for {} cut short: the server is stopping", stream_path_);
+      return OnWrite(asio::error::operation_aborted);
+    }
+    bool more = true;
+    part_.clear();
+    try {
+      // Skip empty parts: an empty chunk would end the body.
+      while (more && part_.empty()) {
+        auto r = producer_(part_);
+        if (!r.ok()) {
+          spdlog::warn("http: streamed response for {} failed: {}", stream_path_, r.error().ToString());
+          return OnWrite(asio::error::operation_aborted);
+        }
+        more = *r;
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("http: streamed response for {} failed: {}", stream_path_, e.what());
+      return OnWrite(asio::error::operation_aborted);
+    }
+    auto& body = stream_res_->body();
+    body.data = part_.empty() ? nullptr : part_.data();
+    body.size = part_.size();
+    body.more = more;
+    Lowest().expires_after(RequestTimeout());
+    http::async_write(stream_, *stream_sr_, [self = Self()](beast::error_code ec, std::size_t) {
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return self->OnWrite(ec);
+      if (self->stream_sr_->is_done()) return self->OnWrite(ec);
+      self->NextPart();
+    });
+  }
+
   void OnWrite(const beast::error_code& ec) {
     const double seconds = std::chrono::duration<double>(Clock::now() - header_done_).count();
     if (srv_.metrics) srv_.metrics->ObserveRequest(route_label_, method_label_, status_, seconds);
-    const bool keep_alive = res_ && res_->keep_alive();
+    const bool keep_alive = (res_ && res_->keep_alive()) || (stream_res_ && stream_res_->keep_alive());
     res_.reset();
+    stream_sr_.reset();
+    stream_res_.reset();
+    producer_ = nullptr;
+    part_ = std::string();
     header_done_ = {};
     if (ec) return Close();
     if (!keep_alive) return GracefulClose();
@@ -576,6 +661,12 @@ class Session final : public SessionBase {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<BeastResponse> res_;
+  // A streamed response in progress (Response::stream).
+  std::unique_ptr<StreamResponse> stream_res_;
+  std::unique_ptr<StreamSerializer> stream_sr_;
+  std::function<Result<bool>(std::string&)> producer_;
+  std::string part_;
+  std::string stream_path_;
   std::string remote_ip_;
   Phase phase_ = Phase::kIdle;
   bool stopping_ = false;

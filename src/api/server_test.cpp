@@ -18,6 +18,7 @@
 #include <map>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -143,6 +144,33 @@ class Conn {
     return r;
   }
 
+  // After Read() of a chunked response's header: the decoded body up to the last chunk, or nullopt
+  // when the connection ends first (a cut stream). `chunks` counts the data chunks.
+  std::optional<std::string> ReadChunkedBody(int* chunks = nullptr) {
+    std::string body;
+    while (true) {
+      std::size_t eol;
+      while ((eol = buf_.find("\r\n")) == std::string::npos) {
+        if (!Fill()) return std::nullopt;
+      }
+      const std::size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+      while (buf_.size() < eol + 2 + size + 2) {
+        if (!Fill()) return std::nullopt;
+      }
+      body.append(buf_, eol + 2, size);
+      buf_.erase(0, eol + 2 + size + 2);
+      if (size == 0) return body;
+      if (chunks) ++*chunks;
+    }
+  }
+
+  // Everything until the peer closes.
+  std::string ReadToClose() {
+    while (Fill()) {
+    }
+    return std::exchange(buf_, std::string());
+  }
+
   std::optional<HttpReply> RoundTrip(std::string_view request, bool head = false) {
     if (!Send(request)) return std::nullopt;
     return Read(head);
@@ -260,6 +288,56 @@ TEST(ServerTest, ChunkedBodyAndHead) {
   auto g = c.RoundTrip(Get("/after"));
   ASSERT_TRUE(g);
   EXPECT_EQ(g->body.substr(0, 10), "GET /after");
+}
+
+// A handler's Response::stream: parts written one by one with chunked encoding, the connection
+// reusable afterwards; HTTP/1.0 gets the body up to the close; a failing producer cuts the stream.
+TEST(ServerTest, StreamedResponseIsChunked) {
+  auto handler = [](Request& req) {
+    Response r;
+    r.content_type = "text/plain";
+    auto n = std::make_shared<int>(0);
+    const bool fail = req.path == "/fail";
+    r.stream = [n, fail](std::string& out) -> Result<bool> {
+      ++*n;
+      if (fail && *n == 2) return Error(ErrorCode::kIo, "store went away");
+      if (*n == 2) return true;  // an empty part is skipped, not sent as the last chunk
+      out = "part " + std::to_string(*n) + "\n";
+      return *n < 4;
+    };
+    return r;
+  };
+  TestServer t({}, handler);
+  ASSERT_TRUE(t.Start().ok());
+  Conn c(t.server->port());
+  ASSERT_TRUE(c.Send(Get("/s")));
+  auto r = c.Read(/*head=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r->headers.count("content-length"), 0u);
+  EXPECT_EQ(r->Header("x-content-type-options"), "nosniff");
+  int chunks = 0;
+  auto body = c.ReadChunkedBody(&chunks);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body, "part 1\npart 3\npart 4\n");
+  EXPECT_EQ(chunks, 3);
+  // The connection is in sync: a second streamed request on it.
+  ASSERT_TRUE(c.Send(Get("/s2")));
+  ASSERT_TRUE(c.Read(true));
+  EXPECT_EQ(c.ReadChunkedBody(), "part 1\npart 3\npart 4\n");
+
+  Conn old(t.server->port());
+  ASSERT_TRUE(old.Send("GET /s HTTP/1.0\r\nHost: x\r\n\r\n"));
+  std::string raw = old.ReadToClose();
+  const auto split = raw.find("\r\n\r\n");
+  ASSERT_NE(split, std::string::npos);
+  EXPECT_EQ(raw.substr(split + 4), "part 1\npart 3\npart 4\n");
+
+  Conn failing(t.server->port());
+  ASSERT_TRUE(failing.Send(Get("/fail")));
+  ASSERT_TRUE(failing.Read(true));
+  EXPECT_FALSE(failing.ReadChunkedBody());  // closed without the last chunk
 }
 
 TEST(ServerTest, ExpectContinue) {

@@ -303,47 +303,116 @@ int AuditdParser::Detect(std::string_view sample) const {
 
 // ---- AuditdJoiner ------------------------------------------------------------------------------
 
-void AuditdJoiner::EmitGroup(std::size_t i, const Emit& emit) {
+namespace {
+
+// Where the audit record starts in `line` (bare, or behind a syslog header) and the syslog
+// hostname in front of it; false when `line` is no audit record.
+struct AuditLine {
+  std::string_view prefix_host;
+  std::string_view record;
+  RecordHead head;
+};
+
+bool FindAuditRecord(std::string_view line, AuditLine& out) {
+  if (line.find("msg=audit(") == std::string_view::npos) return false;
+  ParseContext ctx;
+  if (StartsWith(line, "type=") || StartsWith(line, "node=")) {
+    auto head = ScanHead(line, 0, ctx);
+    if (!head.ok()) return false;
+    out = AuditLine{{}, line, *head};
+    return true;
+  }
+  const SyslogHeader h = SkipSyslogHeader(line, ctx);
+  if (StartsWith(h.msg, "type=") || StartsWith(h.msg, "node=")) {
+    auto head = ScanHead(h.msg, 0, ctx);
+    if (!head.ok()) return false;
+    out = AuditLine{h.hostname, h.msg, *head};
+    return true;
+  }
+  // Some other prefix ("audispd: ", a relay's tag): the first " node=" or " type=" that starts a record.
+  for (std::string_view marker : {" node=", " type="}) {
+    const auto p = line.find(marker);
+    if (p == std::string_view::npos) continue;
+    std::string_view rec = line.substr(p + 1);
+    auto head = ScanHead(rec, 0, ctx);
+    if (!head.ok()) continue;
+    out = AuditLine{{}, rec, *head};
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool AuditdJoiner::IsRecord(std::string_view line) {
+  AuditLine a;
+  return FindAuditRecord(line, a);
+}
+
+bool AuditdJoiner::AppliesToFormat(std::string_view format) {
+  return format == "auto" || format == "auditd" || format == "syslog" || format == "rfc3164" || format == "rfc5424";
+}
+
+AuditdJoiner::TaggedEmit AuditdJoiner::Untagged(const Emit& emit) {
+  return [&emit](std::string_view joined, const std::vector<std::uint64_t>&) { emit(joined); };
+}
+
+void AuditdJoiner::EmitGroup(std::size_t i, const TaggedEmit& emit) {
   Group g = std::move(groups_[i]);
   groups_.erase(groups_.begin() + static_cast<std::ptrdiff_t>(i));
-  if (!g.text.empty()) emit(g.text);
+  if (!g.text.empty()) emit(g.text, g.tags);
 }
 
 void AuditdJoiner::Add(std::string_view record, core::Timestamp now, const Emit& emit) {
+  Add(record, 0, now, Untagged(emit));
+}
+
+void AuditdJoiner::Add(std::string_view record, std::uint64_t tag, core::Timestamp now, const TaggedEmit& emit) {
   Flush(now, emit);
   while (!record.empty() && (record.back() == '\n' || record.back() == '\r')) record.remove_suffix(1);
-  ParseContext ctx;
-  auto head = ScanHead(record, 0, ctx);
-  if (!head.ok()) {
-    emit(record);  // not an audit record: pass it through alone
+  AuditLine a;
+  if (!FindAuditRecord(record, a)) {
+    emit(record, {tag});  // not an audit record: pass it through alone
     return;
   }
+  const RecordHead& head = a.head;
   std::string key;
-  key.reserve(head->node.size() + 1 + head->serial.size());
-  key.append(head->node).append(":").append(head->serial);
+  key.reserve(a.prefix_host.size() + head.node.size() + head.seconds_text.size() + head.serial.size() + 3);
+  key.append(a.prefix_host).append("|").append(head.node).append(":").append(head.seconds_text).append(":").append(
+      head.serial);
   std::size_t i = 0;
   for (; i < groups_.size(); ++i)
     if (groups_[i].key == key) break;
-  if (head->type == "EOE") {
-    if (i < groups_.size()) EmitGroup(i, emit);
+  if (head.type == "EOE") {
+    if (i < groups_.size()) {
+      groups_[i].tags.push_back(tag);
+      EmitGroup(i, emit);
+    }
     return;
   }
   if (i == groups_.size()) {
-    if (!IsGroupedType(head->type)) {
-      emit(record);
+    if (!IsGroupedType(head.type)) {
+      emit(record, {tag});
       return;
     }
     if (groups_.size() >= options_.max_open) EmitGroup(0, emit);
     i = groups_.size();
-    groups_.push_back(Group{std::move(key), std::string(), 0, now});
+    groups_.push_back(Group{std::move(key), std::string(), 0, now, {}});
   }
   Group& g = groups_[i];
-  if (!g.text.empty()) g.text.push_back('\n');
-  g.text.append(record);
+  if (g.text.empty()) {
+    g.text.append(record);  // the first record keeps its syslog header
+  } else {
+    g.text.push_back('\n');
+    g.text.append(a.record);
+  }
+  g.tags.push_back(tag);
   if (++g.records >= options_.max_records) EmitGroup(i, emit);
 }
 
-void AuditdJoiner::Flush(core::Timestamp now, const Emit& emit) {
+void AuditdJoiner::Flush(core::Timestamp now, const Emit& emit) { Flush(now, Untagged(emit)); }
+
+void AuditdJoiner::Flush(core::Timestamp now, const TaggedEmit& emit) {
   std::size_t i = 0;
   while (i < groups_.size()) {
     if (now.ns - groups_[i].opened.ns >= options_.timeout_ns) {
@@ -354,8 +423,14 @@ void AuditdJoiner::Flush(core::Timestamp now, const Emit& emit) {
   }
 }
 
-void AuditdJoiner::FlushAll(const Emit& emit) {
+void AuditdJoiner::FlushAll(const Emit& emit) { FlushAll(Untagged(emit)); }
+
+void AuditdJoiner::FlushAll(const TaggedEmit& emit) {
   while (!groups_.empty()) EmitGroup(0, emit);
+}
+
+void AuditdJoiner::ForEachOpen(const std::function<void(const std::vector<std::uint64_t>& tags)>& fn) const {
+  for (const auto& g : groups_) fn(g.tags);
 }
 
 AuditdJoiner::Emit AuditdJoiner::IntoBatch(event::Batch& batch, const ParseContext& ctx) {

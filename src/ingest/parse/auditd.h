@@ -46,10 +46,16 @@ class AuditdParser final : public Parser {
   int Detect(std::string_view sample) const override;
 };
 
-// AuditdJoiner: merges audit records that share a serial (node + serial) into one message.
+// AuditdJoiner: merges audit records that share msg=audit(SECONDS.MILLIS:SERIAL) (and node, and the
+// syslog hostname when forwarded) into one message.
 //
-// Feed it records in arrival order (Add); it calls `emit` with the joined text (records separated
-// by '\n', EOE dropped) when
+// Records may come bare ("type=SYSCALL msg=audit(...): ...", audit.log) or behind a syslog header
+// ("<13>Nov 22 10:00:00 web1 audispd: type=SYSCALL msg=audit(...): ...", audisp-syslog, rsyslog
+// forwarding audit.log). The joined text is the first record's whole line followed by the audit
+// part of every further record, separated by '\n' (EOE dropped): what the auditd parser and the
+// syslog parsers' Linux normalizer accept.
+//
+// Feed it records in arrival order (Add); it calls `emit` with the joined text when
 //   - an EOE record closes the event,
 //   - a record arrives whose type is never part of a multi-record event (USER_LOGIN, CRED_ACQ...)
 //     and no group with its serial is open: it is emitted alone at once,
@@ -57,7 +63,11 @@ class AuditdParser final : public Parser {
 //   - a group reaches `max_records` records, or more than `max_open` groups are open (the oldest
 //     goes first).
 // FlushAll() emits everything open (end of input, shutdown). Emitted text is valid only during the
-// callback. Lines that are not audit records are emitted alone unchanged, so nothing is lost.
+// callback. Lines that are not audit records are emitted alone unchanged, so nothing is lost; an
+// EOE whose group was already emitted (timed out) is dropped (it carries nothing).
+//
+// Each record may carry a caller's tag (a line number, a file offset); the tagged emit receives
+// the tags of every record of the joined text (EOE included), in arrival order.
 //
 // Thread-safety: none; one joiner per source.
 class AuditdJoiner {
@@ -68,14 +78,29 @@ class AuditdJoiner {
     std::size_t max_open = 256;
   };
   using Emit = std::function<void(std::string_view joined)>;
+  using TaggedEmit = std::function<void(std::string_view joined, const std::vector<std::uint64_t>& tags)>;
 
   AuditdJoiner() : AuditdJoiner(Options{}) {}
   explicit AuditdJoiner(Options options) : options_(options) {}
 
+  // True when `line` is an audit record, bare or behind a syslog header: what Add would join.
+  static bool IsRecord(std::string_view line);
+  // True for the source formats whose messages may be audit records to join: auto, auditd and
+  // the syslog formats (syslog, rfc3164, rfc5424).
+  static bool AppliesToFormat(std::string_view format);
+
   void Add(std::string_view record, core::Timestamp now, const Emit& emit);
+  void Add(std::string_view record, std::uint64_t tag, core::Timestamp now, const TaggedEmit& emit);
   void Flush(core::Timestamp now, const Emit& emit);
+  void Flush(core::Timestamp now, const TaggedEmit& emit);
   void FlushAll(const Emit& emit);
+  void FlushAll(const TaggedEmit& emit);
   std::size_t open_groups() const { return groups_.size(); }
+  // Calls fn(tags) for each open group, oldest first.
+  void ForEachOpen(const std::function<void(const std::vector<std::uint64_t>& tags)>& fn) const;
+  // The time the oldest open group was opened (REQUIRES: open_groups() > 0).
+  core::Timestamp oldest_opened() const { return groups_.front().opened; }
+  const Options& options() const { return options_; }
 
   // Convenience: emits straight into `batch` as events parsed by the auditd parser (raw = the
   // joined text; a parse failure is recorded in the event, as the pipeline does).
@@ -83,12 +108,14 @@ class AuditdJoiner {
 
  private:
   struct Group {
-    std::string key;   // node + ":" + serial
+    std::string key;   // [syslog host] + node + ":" + seconds + ":" + serial
     std::string text;
     std::size_t records = 0;
     core::Timestamp opened;
+    std::vector<std::uint64_t> tags;
   };
-  void EmitGroup(std::size_t i, const Emit& emit);
+  void EmitGroup(std::size_t i, const TaggedEmit& emit);
+  static TaggedEmit Untagged(const Emit& emit);
 
   Options options_;
   std::vector<Group> groups_;  // in opening order

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <fnmatch.h>
 #include <optional>
 #include <condition_variable>
@@ -23,11 +24,13 @@
 
 #include "core/time.h"
 #include "ingest/framing.h"
+#include "ingest/parse/auditd.h"
 
 namespace medsoc::ingest {
 namespace {
 
 constexpr std::size_t kFingerprintBytes = 1024;
+constexpr std::uint64_t kNoHold = ~std::uint64_t{0};
 
 std::uint64_t Fnv1a(std::string_view s) {
   std::uint64_t h = 0xcbf29ce484222325ull;
@@ -121,6 +124,10 @@ struct TrackedFile {
   std::uint64_t last_size = 0;
   std::chrono::steady_clock::time_point last_growth = std::chrono::steady_clock::now();
   LineSplitter splitter{64 * 1024};
+  // Audit joining: the offset the batch last ended at because an audit event was incomplete, and
+  // since when (kNoHold: none).
+  std::uint64_t hold_offset = kNoHold;
+  std::chrono::steady_clock::time_point hold_since{};
   // Set by the ack (sink thread), consumed by the tail thread; guarded by Impl::mu.
   bool ack_ready = false;
   Status ack_status = Ok();
@@ -363,40 +370,41 @@ void FileTailer::Impl::VerifyIdentity(TrackedFile& f) {
 }
 
 // Builds the next batch of complete lines from f.offset. True when a batch was built.
+//
+// Audit records (sources whose format is auto, auditd or a syslog format) are joined by their
+// msg=audit(TS:SERIAL) into one event (AuditdJoiner). The joiner lives only for one read: a batch
+// ends before the first line of any event that is not complete yet (its EOE not read), so the
+// checkpoint never passes a line that is not in a stored event; those lines are read again on the
+// next round. An event held back at the same offset for longer than the joiner's timeout, at the
+// end of a rotated file, or one that fills a whole batch, is emitted as far as it got.
 bool FileTailer::Impl::ReadBatch(TrackedFile& f, bool at_close) {
-  Work work;
-  work.source = f.source;
-  work.file_path = f.path;
+  struct Line {
+    std::string_view text;
+    std::uint64_t start = 0, end = 0;
+    bool truncated = false;
+  };
+  std::vector<Line> lines;
+  std::deque<std::string> chunks;  // the lines view into these
   std::uint64_t pos = f.offset;
   std::uint64_t end = f.offset;
   const core::Timestamp now = core::Now();
   const std::string& tenant = f.cfg->tenant;
   const std::string& source_name = f.cfg->source.empty() ? f.cfg->path : f.cfg->source;
-  std::string buf;
-  while (work.batch.size() < options.batch_events) {
+  bool full = false;
+  while (!full) {
     std::string chunk = PRead(f.fd, pos, options.read_chunk_bytes);
     if (chunk.empty()) break;
-    buf = std::move(chunk);
+    chunks.push_back(std::move(chunk));
+    const std::string& buf = chunks.back();
     std::uint64_t line_start = pos;
-    bool full = false;
     bool last_cut_at_end = false;
     const std::size_t consumed = f.splitter.Split(buf, pos, [&](const Frame& fr, std::uint64_t line_end) {
       if (full) return;
-      event::Event& e = work.batch.Add();
-      e.set_raw(fr.data);
-      e.set_tenant_id(tenant);
-      e.set_source_name(source_name);
-      e.set_ingest_time(now);
-      work.flags.push_back(fr.truncated ? kFlagTruncated : kFlagNone);
-      work.offsets.push_back(line_start);
-      SourceCounters& c = f.source->counters();
-      c.received.fetch_add(1, std::memory_order_relaxed);
-      c.bytes.fetch_add(fr.data.size(), std::memory_order_relaxed);
-      if (fr.truncated) c.truncated.fetch_add(1, std::memory_order_relaxed);
+      lines.push_back(Line{fr.data, line_start, line_end, fr.truncated});
       line_start = line_end;
       end = line_end;
       last_cut_at_end = fr.truncated && line_end == pos + buf.size();
-      if (work.batch.size() >= options.batch_events) full = true;
+      if (lines.size() >= options.batch_events) full = true;
     });
     if (full) {
       // Lines after the batch's last were seen but not taken: the next read starts at `end`.
@@ -410,28 +418,117 @@ bool FileTailer::Impl::ReadBatch(TrackedFile& f, bool at_close) {
   }
   if (at_close) {
     // The last, unterminated line of a rotated file that will not grow any more.
-    std::string rest = PRead(f.fd, end, 64 * 1024 + 1);
+    chunks.push_back(PRead(f.fd, end, 64 * 1024 + 1));
+    const std::string& rest = chunks.back();
     std::string_view line = TrimLineEnd(rest);
     if (!line.empty() && line.find('\n') == std::string_view::npos) {
       const bool cut = line.size() > f.cfg->max_message_bytes;
       if (cut) line = line.substr(0, f.cfg->max_message_bytes);
-      event::Event& e = work.batch.Add();
-      e.set_raw(line);
-      e.set_tenant_id(tenant);
-      e.set_source_name(source_name);
-      e.set_ingest_time(now);
-      work.flags.push_back(cut ? kFlagTruncated : kFlagNone);
-      work.offsets.push_back(end);
-      f.source->counters().received.fetch_add(1, std::memory_order_relaxed);
+      lines.push_back(Line{line, end, end + rest.size(), cut});
       end += rest.size();
     }
   }
+
+  // Lines -> events (one per line, or one per joined audit event).
+  struct Out {
+    std::string joined;       // the joined text (audit events), else empty
+    std::string_view text;    // a line's text when not joined
+    std::size_t first = 0, last = 0;  // line indexes
+    bool truncated = false;
+  };
+  std::vector<Out> outs;
+  outs.reserve(lines.size());
+  std::size_t cut = lines.size();  // lines from this index on are left for the next round
+  const bool join = text::AuditdJoiner::AppliesToFormat(f.source->spec().format);
+  if (join) {
+    text::AuditdJoiner joiner;
+    auto emit = [&](std::string_view joined, const std::vector<std::uint64_t>& tags) {
+      Out o;
+      o.first = static_cast<std::size_t>(tags.front());
+      o.last = static_cast<std::size_t>(tags.back());
+      if (tags.size() == 1 && lines[o.first].text == joined) {
+        o.text = lines[o.first].text;
+      } else {
+        o.joined.assign(joined);
+      }
+      outs.push_back(std::move(o));
+    };
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const Line& l = lines[i];
+      if (!l.truncated && text::AuditdJoiner::IsRecord(l.text)) {
+        joiner.Add(l.text, i, now, emit);
+      } else {
+        outs.push_back(Out{{}, l.text, i, i, l.truncated});
+      }
+    }
+    if (joiner.open_groups() > 0) {
+      joiner.ForEachOpen([&](const std::vector<std::uint64_t>& tags) {
+        cut = std::min(cut, static_cast<std::size_t>(tags.front()));
+      });
+      // An emitted event that has lines on both sides of the cut goes back too (interleaved events).
+      for (bool moved = true; moved;) {
+        moved = false;
+        for (const Out& o : outs) {
+          if (o.last >= cut && o.first < cut) {
+            cut = o.first;
+            moved = true;
+          }
+        }
+      }
+      const auto steady = std::chrono::steady_clock::now();
+      const std::uint64_t hold_at = lines[cut].start;
+      bool flush = at_close || (cut == 0 && full);  // a rotated file's end; an event as large as a batch
+      if (cut > 0 && lines[cut - 1].truncated) flush = true;  // no clean line start to resume at
+      if (!flush && f.hold_offset == hold_at &&
+          steady - f.hold_since >= std::chrono::nanoseconds(joiner.options().timeout_ns)) {
+        flush = true;  // waited long enough for the rest of the event
+      }
+      if (flush) {
+        joiner.FlushAll(emit);
+        cut = lines.size();
+      } else if (f.hold_offset != hold_at) {
+        f.hold_offset = hold_at;
+        f.hold_since = steady;
+      }
+    }
+  } else {
+    for (std::size_t i = 0; i < lines.size(); ++i) outs.push_back(Out{{}, lines[i].text, i, i, lines[i].truncated});
+  }
+  if (cut < lines.size()) {
+    end = lines[cut].start;
+    f.splitter.set_skipping(false);  // a line start
+  } else {
+    f.hold_offset = kNoHold;
+  }
+
+  Work work;
+  work.source = f.source;
+  work.file_path = f.path;
+  std::uint64_t first_offset = end;
+  for (const Out& o : outs) {
+    if (o.last >= cut) continue;
+    const std::string_view text = o.joined.empty() ? o.text : std::string_view(o.joined);
+    event::Event& e = work.batch.Add();
+    e.set_raw(text);
+    e.set_tenant_id(tenant);
+    e.set_source_name(source_name);
+    e.set_ingest_time(now);
+    work.flags.push_back(o.truncated ? kFlagTruncated : kFlagNone);
+    work.offsets.push_back(lines[o.first].start);
+    first_offset = std::min(first_offset, lines[o.first].start);
+    SourceCounters& c = f.source->counters();
+    c.received.fetch_add(1, std::memory_order_relaxed);
+    c.bytes.fetch_add(text.size(), std::memory_order_relaxed);
+    if (o.truncated) c.truncated.fetch_add(1, std::memory_order_relaxed);
+  }
   if (work.batch.empty()) {
-    if (end > f.offset) f.offset = end;  // skipped the remainder of an over-long line
+    if (end > f.offset) f.offset = end;  // skipped the remainder of an over-long line, or lone EOEs
     return false;
   }
   f.inflight = true;
-  f.inflight_start = f.offset;
+  // The lines before the first event's (if any) are in no event (lone EOE records): the crash
+  // check asks about the first line that is.
+  f.inflight_start = first_offset;
   f.inflight_end = end;
   std::weak_ptr<TrackedFile> weak = files[Key(f.dev, f.ino)];
   work.ack = [this, weak](const Status& st, const Work&) {

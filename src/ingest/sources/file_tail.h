@@ -25,6 +25,10 @@
 // restart, a checkpointed file no longer matched by the glob is looked for by inode in its
 // directory (a rotated app.log.1), and its remaining lines are read.
 //
+// Audit records (format auto, auditd or a syslog format) are joined per kernel event; a batch ends
+// before the first line of an audit event not complete yet, so the checkpoint never passes it (see
+// ReadBatch in file_tail.cpp).
+//
 // Partial lines: a line without its LF is not read until the LF arrives, except at the end of a
 // rotated file being closed, where it is emitted as is.
 //

@@ -23,6 +23,7 @@
 
 #include "core/time.h"
 #include "ingest/framing.h"
+#include "ingest/parse/auditd.h"
 #include "ingest/sources/cidr.h"
 
 namespace medsoc::ingest {
@@ -229,7 +230,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         tenant_(std::move(tenant)),
         source_name_(std::move(source_name)),
         peer_(std::move(peer)),
-        dataset_(std::move(dataset)) {
+        dataset_(std::move(dataset)),
+        join_audit_(text::AuditdJoiner::AppliesToFormat(l.source->spec().format)) {
     buf_.resize(kReadChunk);
   }
 
@@ -285,9 +287,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (n > 0) {
       ArmIdle();
       const core::Timestamp now = core::Now();
-      framer_.Feed(std::string_view(buf_.data(), n), [&](const Frame& f) {
-        batcher_.Add(f.data, f.truncated, tenant_, source_name_, now, peer_, dataset_);
-      });
+      framer_.Feed(std::string_view(buf_.data(), n), [&](const Frame& f) { Deliver(f, now); });
       SyncFramingErrors();
     }
     if (ec || closing_) {
@@ -297,8 +297,38 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       return Drain();
     }
     if (batcher_.ready() > 0 && !batcher_.Submit()) return WaitForRoom();
-    if (batcher_.has_current()) ArmFlush(std::chrono::milliseconds(std::max(1, srv_.options.batch_millis)));
+    if (HasHeld()) ArmFlush(std::chrono::milliseconds(std::max(1, srv_.options.batch_millis)));
     Read();
+  }
+
+  // A frame goes to the batch, or to the audit joiner when it is an audit record: the records of
+  // one kernel event (one msg=audit(TS:SERIAL)) become one event. The joiner holds a record until
+  // its event's EOE arrives, the group times out (AuditdJoiner::Options::timeout_ns, checked here
+  // and by the flush timer) or the connection ends (Drain flushes everything).
+  void Deliver(const Frame& f, core::Timestamp now) {
+    if (join_audit_ && !f.truncated && text::AuditdJoiner::IsRecord(f.data)) {
+      joiner_.Add(f.data, now, [&](std::string_view joined) { AddToBatch(joined, false, now); });
+    } else {
+      AddToBatch(f.data, f.truncated, now);
+    }
+  }
+
+  void AddToBatch(std::string_view message, bool truncated, core::Timestamp now) {
+    batcher_.Add(message, truncated, tenant_, source_name_, now, peer_, dataset_);
+  }
+
+  // Events in the current batch or records held by the audit joiner.
+  bool HasHeld() const { return batcher_.has_current() || joiner_.open_groups() > 0; }
+
+  void FlushJoiner(bool all) {
+    if (joiner_.open_groups() == 0) return;
+    const core::Timestamp now = core::Now();
+    auto emit = [&](std::string_view joined) { AddToBatch(joined, false, now); };
+    if (all) {
+      joiner_.FlushAll(emit);
+    } else {
+      joiner_.Flush(now, emit);
+    }
   }
 
   void SyncFramingErrors() {
@@ -317,9 +347,14 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     flush_.async_wait([self = this->shared_from_this()](const error_code& ec) {
       self->flush_armed_ = false;
       if (ec || self->closing_ || self->waiting_) return;
+      self->FlushJoiner(false);
       self->batcher_.Seal();
       // Refused: try again shortly; the next read also stops if it is still refused.
-      if (!self->batcher_.Submit()) self->ArmFlush(kRetryDelay);
+      if (!self->batcher_.Submit()) {
+        self->ArmFlush(kRetryDelay);
+      } else if (self->joiner_.open_groups() > 0) {
+        self->ArmFlush(std::chrono::milliseconds(std::max(1, self->srv_.options.batch_millis)));
+      }
     });
   }
 
@@ -336,7 +371,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       if (ec) return;
       if (!self->batcher_.Submit()) return self->WaitForRoom();
       self->waiting_ = false;
-      if (self->batcher_.has_current()) self->ArmFlush(std::chrono::milliseconds(std::max(1, self->srv_.options.batch_millis)));
+      if (self->HasHeld()) self->ArmFlush(std::chrono::milliseconds(std::max(1, self->srv_.options.batch_millis)));
       self->Read();
     });
   }
@@ -347,10 +382,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (finished_) return;
     if (!framer_finished_) {
       framer_finished_ = true;
-      framer_.Finish([&](const Frame& f) {
-        batcher_.Add(f.data, f.truncated, tenant_, source_name_, core::Now(), peer_, dataset_);
-      });
+      framer_.Finish([&](const Frame& f) { Deliver(f, core::Now()); });
     }
+    FlushJoiner(true);
     batcher_.Seal();
     if (batcher_.Submit()) return Finish();
     if (give_up_) {
@@ -401,6 +435,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   SyslogFramer framer_;
   Batcher batcher_;
   std::string tenant_, source_name_, peer_, dataset_;
+  const bool join_audit_;
+  text::AuditdJoiner joiner_;
   std::vector<char> buf_;
   SyslogServer::Impl::CloserIt closer_;
   std::uint64_t framing_errors_seen_ = 0;

@@ -14,6 +14,11 @@
 // UDP socket keeps reading (it cannot slow the sender) and counts every message it cannot queue
 // as dropped.
 //
+// Audit records: on a TCP/TLS connection of a listener whose format is auto, auditd or a syslog
+// format, the records of one kernel event (msg=audit(TS:SERIAL)) are joined into one event by a
+// per-connection text::AuditdJoiner in front of the batcher (EOE, 2 s, or the connection's end
+// releases them). UDP datagrams are not joined.
+//
 // Delivery: plain TCP and TLS syslog have no application acknowledgement. Messages the sender
 // wrote into its socket but medsoc has not yet stored are lost if medsoc crashes (the kernel
 // acknowledged them). See docs/ingest.md for what to use when that matters.
