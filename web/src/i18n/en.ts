@@ -68,7 +68,6 @@ export default {
   },
   events: {
     title: 'Event search', syntax: 'Query syntax', exportCsv: 'Export CSV', exportNdjson: 'Export NDJSON',
-    exportTooMany: 'More than {n} matching events: narrow the query or time range to export',
     queryPlaceholder: 'Query, e.g. host.name:his-db01 AND event.outcome:failure; empty for every event',
     last: 'Last {range}', range15m: '15 minutes', range1h: '1 hour', range24h: '24 hours', range7d: '7 days', range30d: '30 days',
     custom: 'Custom range', from: 'From', to: 'To', total: '{n} matching events', histogramHint: 'Click a bar to zoom into its time',

@@ -67,7 +67,6 @@ export default {
   },
   events: {
     title: '事件检索', syntax: '查询语法', exportCsv: '导出 CSV', exportNdjson: '导出 NDJSON',
-    exportTooMany: '匹配事件超过 {n} 条，请缩小查询或时间范围后导出',
     queryPlaceholder: '查询语句，例如 host.name:his-db01 AND event.outcome:failure；留空查询全部事件',
     last: '最近 {range}', range15m: '15 分钟', range1h: '1 小时', range24h: '24 小时', range7d: '7 天', range30d: '30 天',
     custom: '自定义时间', from: '开始时间', to: '结束时间', total: '共 {n} 条匹配事件', histogramHint: '点击柱形可放大到该时间段',
