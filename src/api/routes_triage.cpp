@@ -2,6 +2,7 @@
 
 #include "core/crypto.h"
 #include "core/time.h"
+#include "triage/alert_json.h"
 #include "triage/notify/notify_service.h"
 
 namespace medsoc::api {
@@ -91,46 +92,6 @@ Result<std::vector<std::string>> StringArray(const json& body, const char* field
   return out;
 }
 
-// An alert posted by a sensor adapter (see triage/model.h for the mapping from each source).
-Result<AlertInput> ParseAlertInput(const json& j) {
-  if (!j.is_object()) return Error(ErrorCode::kInvalidArgument, "each alert must be an object");
-  AlertInput a;
-  MEDSOC_ASSIGN_OR_RETURN(a.rule_id, RequiredString(j, "rule_id"));
-  MEDSOC_ASSIGN_OR_RETURN(auto title, OptionalString(j, "rule_title"));
-  a.rule_title = title.value_or(a.rule_id);
-  MEDSOC_ASSIGN_OR_RETURN(auto source, OptionalString(j, "source"));
-  if (source) {
-    auto s = ParseSourceKind(*source);
-    if (!s) return Error(ErrorCode::kInvalidArgument, "unknown source '" + *source + "'");
-    a.source = *s;
-  }
-  MEDSOC_ASSIGN_OR_RETURN(auto level, OptionalString(j, "level"));
-  if (level) {
-    auto l = ParseLevel(*level);
-    if (!l) return Error(ErrorCode::kInvalidArgument, "unknown level '" + *level + "'");
-    a.level = *l;
-  }
-  MEDSOC_ASSIGN_OR_RETURN(auto action, OptionalString(j, "action"));
-  if (action && *action != "detected" && *action != "blocked")
-    return Error(ErrorCode::kInvalidArgument, "action must be detected or blocked");
-  if (action && *action == "blocked") a.action = SensorAction::kBlocked;
-  for (auto [field, dst] : {std::pair{"attack_technique", &a.attack_technique}, {"attack_tactic", &a.attack_tactic},
-                            {"host", &a.host}, {"user", &a.user}, {"src_ip", &a.src_ip}, {"dst_ip", &a.dst_ip},
-                            {"asset_id", &a.asset_id}, {"event_id", &a.event_id}}) {
-    MEDSOC_ASSIGN_OR_RETURN(auto v, OptionalString(j, field));
-    if (v) *dst = *v;
-  }
-  MEDSOC_ASSIGN_OR_RETURN(a.tags, StringArray(j, "tags"));
-  MEDSOC_ASSIGN_OR_RETURN(a.intel_hits, StringArray(j, "intel_hits"));
-  MEDSOC_ASSIGN_OR_RETURN(a.event_time, TimeField(j, "event_time"));
-  if (j.contains("matched_fields")) {
-    if (!j["matched_fields"].is_object()) return Error(ErrorCode::kInvalidArgument, "matched_fields must be an object");
-    for (auto it = j["matched_fields"].begin(); it != j["matched_fields"].end(); ++it)
-      a.matched_fields.emplace_back(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
-  }
-  return a;
-}
-
 #define TRY_OR_RESPOND(lhs, expr)               \
   auto MEDSOC_CONCAT_(r_, __LINE__) = (expr);    \
   if (!MEDSOC_CONCAT_(r_, __LINE__).ok()) return ErrorFrom(MEDSOC_CONCAT_(r_, __LINE__).error()); \
@@ -156,7 +117,7 @@ void RegisterTriageRoutes(Router& router, ApiServices& s, TriageService& tr) {
                if (body["alerts"].size() > 10000) return ErrorResponse(413, "resource_exhausted", "at most 10000 alerts");
                std::vector<AlertInput> in;
                for (std::size_t i = 0; i < body["alerts"].size(); ++i) {
-                 auto a = ParseAlertInput(body["alerts"][i]);
+                 auto a = triage::ParseAlertInput(body["alerts"][i]);  // triage/alert_json.h
                  if (!a.ok()) return Bad("alerts[" + std::to_string(i) + "]: " + a.error().message());
                  in.push_back(std::move(*a));
                }
@@ -229,7 +190,8 @@ void RegisterTriageRoutes(Router& router, ApiServices& s, TriageService& tr) {
                TRY_OR_RESPOND(auto expires, TimeField(body, "expires_at"));
                if (expires.ns == 0) return Bad("expires_at is required: suppressions expire");
                TRY_OR_RESPOND(auto sup, tr.SuppressFromAlert(ctx.scope(), id, fields, reason, expires, ctx.principal().user_id));
-               ctx.audit_detail = "suppression " + sup.id + ": " + reason;
+               ctx.audit_detail =
+                   "suppression " + sup.id + ": " + reason + " (expires " + core::FormatRfc3339(expires) + ")";
                return JsonResponse(201, SuppressionJson(sup));
              });
 
@@ -490,7 +452,7 @@ void RegisterTriageRoutes(Router& router, ApiServices& s, TriageService& tr) {
                sup.author = ctx.principal().user_id;
                TRY_OR_RESPOND(auto out, tr.CreateSuppression(ctx.scope(), sup));
                ctx.audit_target = "suppression:" + out.id;
-               ctx.audit_detail = out.reason;
+               ctx.audit_detail = out.reason + " (expires " + core::FormatRfc3339(out.expires_at) + ")";
                return JsonResponse(201, SuppressionJson(out));
              });
 

@@ -6,6 +6,7 @@
 
 #include "core/crypto.h"
 #include "core/ids.h"
+#include "core/strings.h"
 #include "store/sqlite/migrations.h"
 #include "triage/report.h"
 #include "triage/triage_migration.h"
@@ -208,6 +209,8 @@ struct TriageService::TenantState {
   AssetTable assets;
   Policy policy;
   std::unique_ptr<Engine> engine;
+  std::vector<AssetInfo> table;  // the minimal directory as stored (triage_assets)
+  std::unordered_map<std::string, core::Timestamp> looked_up;  // "h:<host>" / "i:<ip>" -> when asked
 };
 
 TriageService::TriageService(std::unique_ptr<Database> db, TriageOptions options)
@@ -298,8 +301,10 @@ Result<TriageService::TenantState*> TriageService::State(const std::string& tena
     while (true) {
       MEDSOC_ASSIGN_OR_RETURN(bool row, q->Step());
       if (!row) break;
-      st->assets.Upsert({q->ColumnText(0), q->ColumnText(1), StringList(q->ColumnText(2)),
-                         static_cast<int>(q->ColumnInt64(3)), q->ColumnText(4), q->ColumnInt64(5) != 0, q->ColumnText(6)});
+      st->table.push_back({q->ColumnText(0), q->ColumnText(1), StringList(q->ColumnText(2)),
+                           static_cast<int>(q->ColumnInt64(3)), q->ColumnText(4), q->ColumnInt64(5) != 0,
+                           q->ColumnText(6)});
+      st->assets.Upsert(st->table.back());
     }
   }
   MEDSOC_TRY(ReloadPolicy(*st, tenant));
@@ -431,6 +436,7 @@ Result<TriageService::IngestSummary> TriageService::Ingest(const TenantScope& sc
   IngestSummary sum;
   // Per-day figures are deltas of the engine's counters over this batch.
   auto before = st->engine->counters();
+  if (asset_lookup_) RefreshAssets(*st, scope.tenant_id(), alerts);
   for (auto& a : alerts) {
     a.tenant_id = scope.tenant_id();
     if (a.event_time.ns == 0) a.event_time = core::Now();
@@ -516,6 +522,12 @@ Result<std::optional<IncidentView>> TriageService::LoadIncident(const std::strin
   MEDSOC_ASSIGN_OR_RETURN(bool row, s->Step());
   if (!row) return std::optional<IncidentView>();
   IncidentView v = ReadIncident(*s);
+  MEDSOC_TRY(LoadAlertsAndWatchers(tenant, v));
+  return std::optional<IncidentView>(std::move(v));
+}
+
+Status TriageService::LoadAlertsAndWatchers(const std::string& tenant, IncidentView& v) {
+  const std::string& id = v.incident.id;
   {
     MEDSOC_ASSIGN_OR_RETURN(auto a, db_->Prepare("SELECT id FROM alerts WHERE tenant_id = ? AND incident_id = ? "
                                                  "ORDER BY first_seen"));
@@ -536,7 +548,7 @@ Result<std::optional<IncidentView>> TriageService::LoadIncident(const std::strin
       v.watchers.push_back(w->ColumnText(0));
     }
   }
-  return std::optional<IncidentView>(std::move(v));
+  return Ok();
 }
 
 Result<std::vector<IncidentView>> TriageService::ListIncidents(const TenantScope& scope, const IncidentQuery& q) {
@@ -554,6 +566,8 @@ Result<std::vector<IncidentView>> TriageService::ListIncidents(const TenantScope
     if (!row) break;
     out.push_back(ReadIncident(*s));
   }
+  // The list shows the same alert_ids and watchers as one incident does.
+  for (auto& v : out) MEDSOC_TRY(LoadAlertsAndWatchers(scope.tenant_id(), v));
   return out;
 }
 
@@ -1091,6 +1105,50 @@ Result<json> TriageService::NoiseReduction(const TenantScope& scope, const std::
   return json{{"from", from}, {"to", to}, {"total", figures(total)}, {"by_source", sources}, {"by_day", days}};
 }
 
+void TriageService::SetAssetLookup(AssetLookup lookup) {
+  std::lock_guard lock(mu_);
+  asset_lookup_ = std::move(lookup);
+  for (auto& [tenant, st] : tenants_) st->looked_up.clear();
+}
+
+void TriageService::RefreshAssets(TenantState& st, const std::string& tenant, const std::vector<AlertInput>& alerts) {
+  const core::Timestamp now = core::Now();
+  auto from_table = [&st](const std::string& host, const std::vector<std::string>& ips) -> const AssetInfo* {
+    for (const auto& t : st.table) {
+      if (!host.empty() && core::EqualsIgnoreCase(t.name, host)) return &t;
+      for (const auto& ip : ips)
+        if (std::find(t.ips.begin(), t.ips.end(), ip) != t.ips.end()) return &t;
+    }
+    return nullptr;
+  };
+  auto ask = [&](const std::string& host, const std::string& ip) {
+    std::string key = host.empty() ? "i:" + ip : "h:" + host;
+    for (char& c : key) c = core::AsciiLower(c);
+    if (auto it = st.looked_up.find(key); it != st.looked_up.end() && now.ns - it->second.ns < kAssetLookupTtl) return;
+    st.looked_up[key] = now;
+    std::optional<AssetInfo> found = asset_lookup_(tenant, host, ip);
+    if (!found || found->id.empty()) return;
+    AssetInfo a = std::move(*found);
+    if (a.name.empty()) a.name = host;
+    if (!ip.empty() && std::find(a.ips.begin(), a.ips.end(), ip) == a.ips.end()) a.ips.push_back(ip);
+    // What the ledger does not rate comes from the minimal table's entry for the same machine.
+    const AssetInfo* known = from_table(a.name, a.ips);
+    if (a.criticality < 1 || a.criticality > 5) a.criticality = known ? known->criticality : 3;
+    if (known && known->internet_facing) a.internet_facing = true;
+    if (a.zone.empty() && known) a.zone = known->zone;
+    if (a.asset_group.empty() && known) a.asset_group = known->asset_group;
+    st.assets.Upsert(std::move(a));
+  };
+  // Internet scans bring many one-off addresses: keep the cache bounded.
+  if (st.looked_up.size() > 100000)
+    std::erase_if(st.looked_up, [&](const auto& kv) { return now.ns - kv.second.ns >= kAssetLookupTtl; });
+  for (const auto& a : alerts) {
+    if (!a.host.empty()) ask(a.host, "");
+    for (const std::string* ip : {&a.src_ip, &a.dst_ip})
+      if (!ip->empty() && IpInCidr(*ip, *ip)) ask("", *ip);
+  }
+}
+
 Status TriageService::UpsertAsset(const TenantScope& scope, const AssetInfo& a) {
   std::lock_guard lock(mu_);
   if (a.id.empty()) return Error(ErrorCode::kInvalidArgument, "asset id is required");
@@ -1105,7 +1163,14 @@ Status TriageService::UpsertAsset(const TenantScope& scope, const AssetInfo& a) 
   MEDSOC_TRY(q->BindAll(scope.tenant_id(), a.id, a.name, ListText(a.ips), a.criticality, a.zone, a.internet_facing ? 1 : 0,
                         a.asset_group, core::Now().ns));
   MEDSOC_TRY(q->Run());
-  if (auto it = tenants_.find(scope.tenant_id()); it != tenants_.end()) it->second->assets.Upsert(a);
+  if (auto it = tenants_.find(scope.tenant_id()); it != tenants_.end()) {
+    auto& table = it->second->table;
+    auto same = std::find_if(table.begin(), table.end(), [&](const AssetInfo& x) { return x.id == a.id; });
+    if (same != table.end()) *same = a;
+    else table.push_back(a);
+    it->second->assets.Upsert(a);
+    it->second->looked_up.clear();  // re-merge ledger assets with the new attributes
+  }
   return Ok();
 }
 

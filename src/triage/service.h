@@ -9,6 +9,7 @@
 // Thread-safety: safe to call from any thread (one mutex around the connection and the engines).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,14 @@ struct Escalation {
   int tier = 1;
   std::vector<Shift> notify;
 };
+
+// An asset directory richer than triage's minimal table: the asset ledger, wired in by app/serve.cpp
+// (triage does not depend on the assets module). Given a tenant and either a host name or an
+// address (the other is empty), it returns the asset that names, or nullopt. criticality 0 means
+// "not rated"; empty zone or asset_group means unknown. Called with the service's lock held: it
+// must be thread-safe and must not call back into TriageService.
+using AssetLookup =
+    std::function<std::optional<AssetInfo>(const std::string& tenant, const std::string& host, const std::string& ip)>;
 
 class TriageService {
  public:
@@ -152,7 +161,14 @@ class TriageService {
   // --- figures --- per local day (from/to inclusive, "YYYY-MM-DD") and source.
   Result<nlohmann::json> NoiseReduction(const store::TenantScope& scope, const std::string& from, const std::string& to);
 
-  // --- assets (minimal directory) ---
+  // --- assets ---
+  // Scoring prefers `lookup` (the asset ledger) for an alert's host and addresses and falls back to
+  // the minimal table below. A ledger asset's unrated criticality, unknown group and exposure are
+  // taken from the minimal table when it knows the same host or address. Results (also "not
+  // found") are cached per tenant for kAssetLookupTtl. Set before the first Ingest.
+  static constexpr std::int64_t kAssetLookupTtl = core::Minutes(5);
+  void SetAssetLookup(AssetLookup lookup);
+  // The minimal directory.
   Status UpsertAsset(const store::TenantScope& scope, const AssetInfo& a);
   Result<std::vector<AssetInfo>> ListAssets(const store::TenantScope& scope);
 
@@ -183,6 +199,9 @@ class TriageService {
   Status AppendTimeline(const std::string& tenant, const std::string& incident, core::Timestamp at,
                         const std::string& actor, const std::string& kind, const std::string& detail);
   Result<std::optional<IncidentView>> LoadIncident(const std::string& tenant, const std::string& id);
+  Status LoadAlertsAndWatchers(const std::string& tenant, IncidentView& v);  // REQUIRES: mu_ held
+  // Brings the ledger's view of the alerts' hosts and addresses into st.assets. REQUIRES: mu_ held.
+  void RefreshAssets(TenantState& st, const std::string& tenant, const std::vector<AlertInput>& alerts);
   Result<std::vector<Shift>> ShiftsAt(const std::string& tenant, core::Timestamp at);
   Status ReloadPolicy(TenantState& st, const std::string& tenant);
   // Announces an event to the notification service (notify_outbox), inside the caller's transaction.
@@ -193,6 +212,7 @@ class TriageService {
   std::unique_ptr<store::sqlite::Database> db_;
   TriageOptions options_;
   std::map<std::string, std::unique_ptr<TenantState>> tenants_;
+  AssetLookup asset_lookup_;
 };
 
 }  // namespace medsoc::triage

@@ -199,5 +199,45 @@ TEST(RotationTest, SevenByTwentyFour) {
   EXPECT_EQ(OnDuty(shifts, kT0 + core::Hours(9), 1)[0].user_id, "b");
 }
 
+// The asset ledger (injected lookup) wins over the minimal table; what it does not rate comes from
+// the table; hosts it does not know fall back to the table.
+TEST_F(ServiceTest, ScoresAgainstInjectedAssetLookupWithTableFallback) {
+  int calls = 0;
+  svc_->SetAssetLookup([&calls](const std::string& tenant, const std::string& host,
+                                const std::string& ip) -> std::optional<AssetInfo> {
+    ++calls;
+    if (tenant != "default") return std::nullopt;
+    if (host == "HIS-DB01" || ip == "10.1.9.9") return AssetInfo{"L-his", "his-db01", {"10.1.9.9"}, 5, "dmz", true, "HIS"};
+    if (host == "pacs-01") return AssetInfo{"L-pacs", "pacs-01", {}, 0, "medical", false, ""};  // unrated
+    return std::nullopt;
+  });
+  auto r = svc_->Ingest(scope_, {Alert("m", Level::kMedium, "HIS-DB01", kT0),        // ledger: 35 x 1.5 x 1.3
+                                 Alert("m", Level::kMedium, "pacs-01", kT0 + 1),     // ledger id, table's crit 5
+                                 Alert("m", Level::kMedium, "ws-001", kT0 + 2),      // table only: crit 2
+                                 Alert("m", Level::kMedium, "unknown-9", kT0 + 3)});  // default crit 3
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_DOUBLE_EQ(r->results[0].score, 68.3);
+  EXPECT_TRUE(r->results[0].incident_created);
+  EXPECT_DOUBLE_EQ(r->results[1].score, 52.5);
+  EXPECT_DOUBLE_EQ(r->results[2].score, 28);
+  EXPECT_DOUBLE_EQ(r->results[3].score, 35);
+  auto his = svc_->GetAlert(scope_, r->results[0].alert_id);
+  ASSERT_TRUE(his.ok() && *his);
+  EXPECT_EQ((*his)->asset_id, "L-his");
+  EXPECT_EQ((*his)->entity_keys, std::vector<std::string>{"asset:L-his"});
+  auto pacs = svc_->GetAlert(scope_, r->results[1].alert_id);
+  EXPECT_EQ((*pacs)->asset_id, "L-pacs");
+  // Answers, "not found" included, are cached: the same hosts again ask nothing; an address does.
+  const int before = calls;
+  AlertInput by_ip = Alert("n", Level::kLow, "", kT0 + 4);
+  by_ip.src_ip = "10.1.9.9";
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("m", Level::kMedium, "unknown-9", kT0 + 5), by_ip}).ok());
+  EXPECT_EQ(calls, before + 1);
+  // Another tenant is asked with its own id and gets nothing from this tenant's ledger.
+  auto o = svc_->Ingest(other_, {Alert("m", Level::kMedium, "HIS-DB01", kT0)});
+  ASSERT_TRUE(o.ok());
+  EXPECT_DOUBLE_EQ(o->results[0].score, 35);
+}
+
 }  // namespace
 }  // namespace medsoc::triage
