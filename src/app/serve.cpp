@@ -30,6 +30,7 @@
 #include "api/routes_events.h"
 #include "api/routes_ingest.h"
 #include "api/routes_rules.h"
+#include "app/asset_feedback.h"
 #include "app/assets_cmd.h"
 #include "app/detection_stage.h"
 #include "app/triage_assets.h"
@@ -294,14 +295,37 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
     if (!n.ok()) return n.error();
     return *n > 0;
   };
+  // Ledger <-> events: internal addresses in events that no asset has become "unknown_in_logs"
+  // changes, and every ledger change goes into the pipeline as an assets.change event.
+  ingest::IngestService* ingest_for_feedback = nullptr;
+  AssetFeedback asset_feedback(*ledger, [&ingest_for_feedback](const std::string& tenant, const std::string& line) {
+    if (ingest_for_feedback == nullptr) return false;
+    auto r = ingest_for_feedback->http().Handle(
+        {.tenant = tenant, .source = "medsoc.assets", .format = "", .dataset = "assets.change", .body = line,
+         .content_encoding = "", .remote_ip = "127.0.0.1"});
+    return r.status / 100 == 2;
+  });
   auto ingest_r = ingest::IngestService::Create(*ingest_options, {.parsers = parsers,
                                                                   .sink = *events,
                                                                   .data_dir = options.data_dir,
                                                                   .metrics = &ingest_metrics,
                                                                   .stored_check = stored_check,
-                                                                  .stages = {MakeDetectionStage(detection)}});
+                                                                  .stages = {asset_feedback.Stage(),
+                                                                             MakeDetectionStage(detection)}});
   if (!ingest_r.ok()) return Fail("ingest", ingest_r.error());
   std::unique_ptr<ingest::IngestService> ingest_service = std::move(*ingest_r);
+  ingest_for_feedback = ingest_service.get();
+  ledger->SetChangeListener(asset_feedback.Listener());
+  // Declared after ingest_service and asset_feedback, so destroyed before them on every return:
+  // nothing reaches the feedback or the pipeline once either is gone.
+  struct FeedbackDetach {
+    assets::AssetLedger& ledger;
+    ingest::IngestService*& ingest;
+    ~FeedbackDetach() {
+      ledger.SetChangeListener(nullptr);
+      ingest = nullptr;
+    }
+  } feedback_detach{*ledger, ingest_for_feedback};
 
   // 5. routes
   api::Router router;
@@ -339,6 +363,7 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
     server.Stop();
     return Fail("ingest", st.error());
   }
+  asset_feedback.Start();
 
   // 7. first-start administrator
   auto bootstrap = auth.BootstrapAdmin();
@@ -371,9 +396,11 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   // Teardown, in reverse order.
   housekeeping.Stop();
   server.Stop();           // in-flight requests (HTTP ingest included) get their answers first
+  if (scans) scans->Stop();
+  ledger->SetChangeListener(nullptr);
+  asset_feedback.Stop();   // pending sightings and change events go in while the pipeline runs
   ingest_service->Stop();  // then sources stop and queued batches drain into the store
   triage_service->SetAssetLookup(nullptr);  // the ledger goes before triage
-  if (scans) scans->Stop();
   if (auto st = detector.SaveCorrelationState(correlation_state); !st.ok())
     spdlog::error("correlation state not saved: {}", st.error().ToString());
   audit.Record({.tenant_id = std::string(store::kDefaultTenant), .user = "-", .source_ip = "local",
