@@ -584,6 +584,24 @@ void RegisterTriageRoutes(Router& router, ApiServices& s, TriageService& tr) {
                return JsonResponse(200, out);
              });
 
+  // Dashboard counts without listing: incident figures for callers with incidents.read, the open
+  // alert count for alerts.read; a part the caller may not read is absent.
+  router.Add({.method = Method::kGet, .pattern = base + "/summary", .permission = Permission::kDashboardsRead,
+              .summary = "Open incidents by severity, status and SLA state, and open alerts (counts only)",
+              .tag = "triage"},
+             [&tr](RequestContext& ctx) {
+               const bool inc = ctx.principal().Has(Permission::kIncidentsRead);
+               const bool al = ctx.principal().Has(Permission::kAlertsRead);
+               const core::Timestamp now = core::Now();
+               TRY_OR_RESPOND(auto sum, tr.Summary(ctx.scope(), now, inc, al));
+               json out = {{"as_of", T(now)}};
+               if (sum.incidents)
+                 out["incidents"] = {{"open", sum.open_incidents}, {"by_severity", sum.by_severity},
+                                     {"by_status", sum.by_status}, {"by_sla", sum.by_sla}};
+               if (sum.alerts) out["alerts"] = {{"open", sum.open_alerts}};
+               return JsonResponse(200, out);
+             });
+
   // ---- minimal asset directory ----
   router.Add({.method = Method::kGet, .pattern = base + "/assets", .permission = Permission::kAssetsRead,
               .summary = "Assets triage scores against (criticality, zone, exposure, group)", .tag = "triage"},

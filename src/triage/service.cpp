@@ -566,9 +566,110 @@ Result<std::vector<IncidentView>> TriageService::ListIncidents(const TenantScope
     if (!row) break;
     out.push_back(ReadIncident(*s));
   }
-  // The list shows the same alert_ids and watchers as one incident does.
-  for (auto& v : out) MEDSOC_TRY(LoadAlertsAndWatchers(scope.tenant_id(), v));
+  // The list shows the same alert_ids and watchers as one incident does: two queries per page (the
+  // page's ids as one JSON array parameter), not two per incident.
+  if (out.empty()) return out;
+  std::map<std::string, IncidentView*> by_id;
+  json ids = json::array();
+  for (auto& v : out) {
+    by_id[v.incident.id] = &v;
+    ids.push_back(v.incident.id);
+  }
+  const std::string ids_text = ids.dump();
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto a, db_->Prepare("SELECT incident_id, id FROM alerts WHERE tenant_id = ?1 AND incident_id "
+                                                 "IN (SELECT value FROM json_each(?2)) ORDER BY first_seen"));
+    MEDSOC_TRY(a->BindAll(scope.tenant_id(), ids_text));
+    while (true) {
+      MEDSOC_ASSIGN_OR_RETURN(bool r, a->Step());
+      if (!r) break;
+      if (auto it = by_id.find(a->ColumnText(0)); it != by_id.end()) it->second->incident.alert_ids.push_back(a->ColumnText(1));
+    }
+  }
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto w, db_->Prepare("SELECT incident_id, user_id FROM incident_watchers WHERE tenant_id = ?1 "
+                                                 "AND incident_id IN (SELECT value FROM json_each(?2)) ORDER BY user_id"));
+    MEDSOC_TRY(w->BindAll(scope.tenant_id(), ids_text));
+    while (true) {
+      MEDSOC_ASSIGN_OR_RETURN(bool r, w->Step());
+      if (!r) break;
+      if (auto it = by_id.find(w->ColumnText(0)); it != by_id.end()) it->second->watchers.push_back(w->ColumnText(1));
+    }
+  }
   return out;
+}
+
+Result<TriageSummary> TriageService::Summary(const TenantScope& scope, core::Timestamp now, bool incidents, bool alerts) {
+  TriageSummary out;
+  std::array<SlaPolicy, 4> policies{};
+  if (incidents) {
+    MEDSOC_ASSIGN_OR_RETURN(policies, SlaPolicies(scope));  // takes mu_ itself
+  }
+  std::lock_guard lock(mu_);
+  if (incidents) {
+    out.incidents = true;
+    for (const char* sev : {"critical", "high", "medium", "low"}) out.by_severity[sev] = 0;
+    for (const char* st : {"new", "acknowledged", "investigating", "contained"}) out.by_status[st] = 0;
+    for (const char* st : {"breached", "at_risk", "paused", "on_track", "met", "none"}) out.by_sla[st] = 0;
+    // Severity and status counts in SQL.
+    {
+      MEDSOC_ASSIGN_OR_RETURN(auto q, db_->Prepare(
+          "SELECT severity, status, COUNT(*) FROM incidents WHERE tenant_id = ? AND merged_into = '' AND status IN "
+          "('new','acknowledged','investigating','contained') GROUP BY severity, status"));
+      MEDSOC_TRY(q->BindAll(scope.tenant_id()));
+      while (true) {
+        MEDSOC_ASSIGN_OR_RETURN(bool row, q->Step());
+        if (!row) break;
+        const std::int64_t n = q->ColumnInt64(2);
+        out.open_incidents += n;
+        out.by_severity[q->ColumnText(0)] += n;
+        out.by_status[q->ColumnText(1)] += n;
+      }
+    }
+    // SLA states need the clocks (ComputeSla, as GET /incidents/{id} shows them): one pass over the
+    // open incidents' clock columns.
+    MEDSOC_ASSIGN_OR_RETURN(auto q, db_->Prepare(
+        "SELECT severity, status, created_at, acknowledged_at, investigating_at, onsite_at, resolved_at, sla_paused_ns, "
+        "sla_paused_at, updated_at, breaches FROM incidents WHERE tenant_id = ? AND merged_into = '' AND status IN "
+        "('new','acknowledged','investigating','contained')"));
+    MEDSOC_TRY(q->BindAll(scope.tenant_id()));
+    while (true) {
+      MEDSOC_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) break;
+      const Severity sev = ParseSeverity(q->ColumnText(0)).value_or(Severity::kLow);
+      const IncidentStatus status = ParseIncidentStatus(q->ColumnText(1)).value_or(IncidentStatus::kNew);
+      SlaInputs in{{q->ColumnInt64(2)}, {q->ColumnInt64(3)}, {q->ColumnInt64(4)}, {q->ColumnInt64(5)},
+                   {q->ColumnInt64(6)}, q->ColumnInt64(7), {q->ColumnInt64(8)}};
+      const SlaPolicy& p = policies[static_cast<int>(sev)];
+      if (in.paused_since.ns == 0 &&
+          std::find(p.pause_statuses.begin(), p.pause_statuses.end(), status) != p.pause_statuses.end())
+        in.paused_since = {q->ColumnInt64(9)};
+      out.by_sla[SlaStateOf(ComputeSla(p, in, now), !StringList(q->ColumnText(10)).empty(), in.paused_since.ns != 0)]++;
+    }
+  }
+  if (alerts) {
+    out.alerts = true;
+    MEDSOC_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT COUNT(*) FROM alerts WHERE tenant_id = ? AND status = 'open'"));
+    MEDSOC_TRY(q->BindAll(scope.tenant_id()));
+    MEDSOC_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (row) out.open_alerts = q->ColumnInt64(0);
+  }
+  return out;
+}
+
+std::string SlaStateOf(const std::vector<SlaClock>& clocks, bool escalated, bool paused) {
+  if (escalated || std::any_of(clocks.begin(), clocks.end(), [](const SlaClock& c) { return c.breached; }))
+    return "breached";
+  if (clocks.empty()) return "none";
+  if (paused) return "paused";
+  bool running = false;
+  for (const auto& c : clocks) {
+    if (c.met_at.ns != 0) continue;
+    running = true;
+    const std::int64_t target = std::int64_t{c.target_minutes} * core::Minutes(1);
+    if ((target - c.elapsed_ns) * 4 < target) return "at_risk";  // under a quarter of the target left
+  }
+  return running ? "on_track" : "met";
 }
 
 Result<std::optional<IncidentView>> TriageService::GetIncident(const TenantScope& scope, const std::string& id) {

@@ -82,6 +82,23 @@ struct Escalation {
 using AssetLookup =
     std::function<std::optional<AssetInfo>(const std::string& tenant, const std::string& host, const std::string& ip)>;
 
+// Dashboard figures (GET /api/v1/triage/summary). Open incidents are new, acknowledged,
+// investigating or contained and not merged; by_sla uses the server's clocks (ComputeSla, pauses and
+// pause_statuses included). A part the caller did not ask for is left empty (incidents/alerts false).
+struct TriageSummary {
+  bool incidents = false, alerts = false;
+  std::int64_t open_incidents = 0;
+  std::map<std::string, std::int64_t> by_severity;  // critical, high, medium, low
+  std::map<std::string, std::int64_t> by_status;    // new, acknowledged, investigating, contained
+  std::map<std::string, std::int64_t> by_sla;       // breached, at_risk, paused, on_track, met, none
+  std::int64_t open_alerts = 0;                     // alerts with status "open"
+};
+
+// One SLA state for an open incident, as the portal names them (web/src/triage.ts slaState):
+// breached if escalated for a breach or any clock breached; none without clocks; paused; at_risk
+// when a running clock has under a quarter of its target left; on_track; met when no clock runs.
+std::string SlaStateOf(const std::vector<SlaClock>& clocks, bool escalated, bool paused);
+
 class TriageService {
  public:
   // Opens `db_path` (the state database, already migrated to the triage schema).
@@ -109,6 +126,8 @@ class TriageService {
   // --- incidents ---
   Result<std::vector<IncidentView>> ListIncidents(const store::TenantScope& scope, const IncidentQuery& q);
   Result<std::optional<IncidentView>> GetIncident(const store::TenantScope& scope, const std::string& id);
+  // Counts for the dashboard in a few aggregate queries (no incident list).
+  Result<TriageSummary> Summary(const store::TenantScope& scope, core::Timestamp now, bool incidents, bool alerts);
   // Lifecycle move; closing needs a post-incident review (here or stored before). `note` goes to
   // the timeline.
   Status Transition(const store::TenantScope& scope, const std::string& id, IncidentStatus to,

@@ -239,5 +239,103 @@ TEST_F(ServiceTest, ScoresAgainstInjectedAssetLookupWithTableFallback) {
   EXPECT_DOUBLE_EQ(o->results[0].score, 35);
 }
 
+// GET /triage/summary's figures: counts by severity, status and SLA state from aggregate queries
+// agree with the incident list and the alert list, move with time and lifecycle, and stay in the
+// tenant.
+TEST_F(ServiceTest, SummaryCountsOpenIncidentsBySeverityStatusAndSla) {
+  const core::Timestamp now = core::Now();
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("b", Level::kHigh, "pacs-01", now)}).ok());
+  auto list = svc_->ListIncidents(scope_, {.status = "open"});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  const IncidentView inc = list->front();
+  const std::string id = inc.incident.id;
+  const std::string sev(SeverityName(inc.incident.severity));
+  const core::Timestamp created = inc.incident.created_at;
+  const int ack = DefaultSlaPolicies()[static_cast<int>(inc.incident.severity)].ack_minutes;
+
+  auto s = svc_->Summary(scope_, created + core::Minutes(1), true, true);
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  EXPECT_TRUE(s->incidents);
+  EXPECT_TRUE(s->alerts);
+  EXPECT_EQ(s->open_incidents, 1);
+  EXPECT_EQ(s->by_severity.at(sev), 1);
+  EXPECT_EQ(s->by_status.at("new"), 1);
+  EXPECT_EQ(s->by_sla.at("on_track"), 1);
+  EXPECT_EQ(s->by_sla.at("breached"), 0);
+  auto open_alerts = svc_->ListAlerts(scope_, {.status = "open"});
+  ASSERT_TRUE(open_alerts.ok());
+  EXPECT_EQ(s->open_alerts, static_cast<std::int64_t>(open_alerts->size()));
+  // Under a quarter of the acknowledge target left: at risk; past it: breached.
+  EXPECT_EQ(svc_->Summary(scope_, created + core::Seconds(ack * 60 * 4 / 5), true, false)->by_sla.at("at_risk"), 1);
+  EXPECT_EQ(svc_->Summary(scope_, created + core::Minutes(ack + 1), true, false)->by_sla.at("breached"), 1);
+  // Only what was asked for.
+  auto only_alerts = svc_->Summary(scope_, now, false, true);
+  EXPECT_FALSE(only_alerts->incidents);
+  EXPECT_EQ(only_alerts->open_incidents, 0);
+  EXPECT_TRUE(only_alerts->by_sla.empty());
+
+  // Lifecycle: acknowledged moves the status count; a pause shows as paused.
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kAcknowledged, "u-analyst", "", "").ok());
+  ASSERT_TRUE(svc_->SetSlaPaused(scope_, id, true, "等待设备停机", "u-analyst").ok());
+  auto p = svc_->Summary(scope_, core::Now(), true, false);
+  EXPECT_EQ(p->by_status.at("new"), 0);
+  EXPECT_EQ(p->by_status.at("acknowledged"), 1);
+  EXPECT_EQ(p->by_sla.at("paused"), 1);
+  // Resolved incidents are not open.
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kInvestigating, "u-analyst", "", "").ok());
+  ASSERT_TRUE(svc_->Transition(scope_, id, IncidentStatus::kResolved, "u-analyst", "", "").ok());
+  auto r = svc_->Summary(scope_, core::Now(), true, true);
+  EXPECT_EQ(r->open_incidents, 0);
+  EXPECT_EQ(r->by_severity.at(sev), 0);
+
+  // Another tenant sees none of it.
+  auto o = svc_->Summary(other_, created + core::Minutes(1), true, true);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->open_incidents, 0);
+  EXPECT_EQ(o->open_alerts, 0);
+  EXPECT_EQ(o->by_sla.at("on_track"), 0);
+}
+
+TEST(SlaStateTest, NamesOneStatePerIncident) {
+  SlaClock running{.name = "acknowledge", .target_minutes = 60, .elapsed_ns = core::Minutes(10)};
+  SlaClock late = running;
+  late.elapsed_ns = core::Minutes(50);  // 10 of 60 minutes left: under a quarter
+  SlaClock met = running;
+  met.met_at = kT0;
+  SlaClock over = running;
+  over.breached = true;
+  EXPECT_EQ(SlaStateOf({running}, false, false), "on_track");
+  EXPECT_EQ(SlaStateOf({met, late}, false, false), "at_risk");
+  EXPECT_EQ(SlaStateOf({met, running}, false, true), "paused");
+  EXPECT_EQ(SlaStateOf({met}, false, false), "met");
+  EXPECT_EQ(SlaStateOf({}, false, false), "none");
+  EXPECT_EQ(SlaStateOf({running}, true, false), "breached");
+  EXPECT_EQ(SlaStateOf({over}, false, true), "breached");
+}
+
+// The list loads alert ids and watchers per page in one query each; they match one incident's.
+TEST_F(ServiceTest, ListedIncidentsCarryTheirOwnAlertsAndWatchers) {
+  const core::Timestamp now = core::Now();
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("b", Level::kHigh, "pacs-01", now)}).ok());
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("c", Level::kHigh, "ws-001", now + core::Hours(30), "impact")}).ok());
+  ASSERT_TRUE(svc_->Ingest(other_, {Alert("b", Level::kHigh, "pacs-01", now)}).ok());
+  auto list = svc_->ListIncidents(scope_, {});
+  ASSERT_TRUE(list.ok());
+  ASSERT_FALSE(list->empty());
+  ASSERT_TRUE(svc_->SetWatcher(scope_, list->front().incident.id, "u-ciso", true, "u-analyst").ok());
+  ASSERT_TRUE(svc_->SetWatcher(scope_, list->front().incident.id, "u-analyst", true, "u-analyst").ok());
+  list = svc_->ListIncidents(scope_, {});
+  ASSERT_TRUE(list.ok());
+  for (const auto& v : *list) {
+    auto one = svc_->GetIncident(scope_, v.incident.id);
+    ASSERT_TRUE(one.ok() && one->has_value());
+    EXPECT_FALSE(v.incident.alert_ids.empty());
+    EXPECT_EQ(v.incident.alert_ids, (*one)->incident.alert_ids);
+    EXPECT_EQ(v.watchers, (*one)->watchers);
+  }
+  EXPECT_EQ(list->front().watchers, (std::vector<std::string>{"u-analyst", "u-ciso"}));
+}
+
 }  // namespace
 }  // namespace medsoc::triage

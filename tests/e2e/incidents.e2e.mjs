@@ -107,12 +107,18 @@ async function main() {
     const slaSum = await Promise.all(['breached', 'at_risk', 'paused', 'on_track'].map((s) => text(page, 'inc-sla-' + s)))
     assert(slaSum.map(Number).reduce((a, b) => a + b, 0) === incidents.length, `SLA states ${slaSum} do not add up to ${incidents.length}`)
     assert(Number(slaSum[0]) === 0, `breached ${slaSum[0]}`)
+    // The cards show GET /triage/summary, which must agree with the list above.
+    const summary = (await api(page, 'GET', '/api/v1/triage/summary')).body
+    assert(summary.incidents.open === incidents.length, `summary open ${summary.incidents.open} != list ${incidents.length}`)
+    for (const [i, s] of ['breached', 'at_risk', 'paused', 'on_track'].entries())
+      assert(Number(slaSum[i]) === summary.incidents.by_sla[s], `SLA ${s}: dashboard ${slaSum[i]} != summary ${summary.incidents.by_sla[s]}`)
     const noise = (await api(page, 'GET', '/api/v1/triage/noise-reduction')).body.total
     await page.locator('[data-testid=noise-alerts-in]').waitFor()
     assert(Number(await text(page, 'noise-alerts-in')) === noise.alerts_in, `alerts in ${await text(page, 'noise-alerts-in')} != ${noise.alerts_in}`)
     assert(Number(await text(page, 'noise-incidents')) === noise.incidents, 'incidents out differ')
     assert(noise.alerts_in === seedAlerts().length, `API alerts_in ${noise.alerts_in}`)
     const openAlerts = (await api(page, 'GET', '/api/v1/triage/alerts?status=open&limit=1000')).body.items.length
+    assert(summary.alerts.open === openAlerts, `summary open alerts ${summary.alerts.open} != list ${openAlerts}`)
     await page.locator('[data-testid=module-incidents]').getByText(String(incidents.length), { exact: true }).waitFor()
     await page.locator('[data-testid=module-alerts]').getByText(String(openAlerts), { exact: true }).waitFor()
     await shot(page, 'inc-01-dashboard')
@@ -237,6 +243,9 @@ async function main() {
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=wall-ticker] .ticker-item').length === Math.min(n, 8), open.length)
     const crit = open.filter((i) => i.severity === 'critical').length
     assert(Number(await text(page, 'wall-sev-critical')) === crit, 'wall critical count differs')
+    const wallSummary = (await api(page, 'GET', '/api/v1/triage/summary')).body.incidents
+    assert(wallSummary.by_severity.critical === crit, 'summary critical count differs from the list')
+    assert(Number(await text(page, 'wall-sla-breached')) === wallSummary.by_sla.breached, 'wall breached count differs')
     const first = await page.locator('[data-testid=wall-ticker] .ticker-item').first().innerText()
     assert(first.includes('严重'), `ticker does not start with a critical incident: ${first}`)
     await shot(page, 'inc-07-wall')

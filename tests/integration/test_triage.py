@@ -422,6 +422,45 @@ class TriageTest(unittest.TestCase):
         # A day range without traffic is empty.
         self.assertEqual(b.get("/api/v1/triage/noise-reduction?from=2001-01-01&to=2001-01-31").json()["total"]["alerts_in"], 0)
 
+    def test_summary_equals_counts_from_the_lists(self):
+        # GET /summary (dashboards.read) counts open incidents and alerts in SQL; the counts equal
+        # what the list endpoints return for the same tenant at the same moment.
+        sec = self.login("sec-a")
+        self.post_alerts(sec, [alert("sum-1", "high", "sum-ws-1"), alert("sum-2", "critical", "sum-srv-1"),
+                               alert("sum-3", "low", "sum-ws-2")])
+        ack = [i for i in self.incidents_with(sec, "host:sum-srv-1") if i["status"] == "new"]
+        self.assertTrue(ack)
+        self.assertEqual(sec.patch("/api/v1/triage/incidents/" + ack[0]["id"], {"status": "acknowledged"}).status, 200)
+        r = sec.get("/api/v1/triage/summary")
+        self.assertEqual(r.status, 200, r)
+        summary = r.json()
+        incidents = sec.get("/api/v1/triage/incidents?status=open&limit=1000").json()["items"]
+        self.assertLess(len(incidents), 1000)
+        alerts = sec.get("/api/v1/triage/alerts?status=open&limit=1000").json()["items"]
+        self.assertLess(len(alerts), 1000)
+        inc = summary["incidents"]
+        self.assertEqual(inc["open"], len(incidents))
+        self.assertGreater(inc["open"], 0)
+        for sev in ("critical", "high", "medium", "low"):
+            self.assertEqual(inc["by_severity"][sev], sum(1 for i in incidents if i["severity"] == sev), sev)
+        for st in ("new", "acknowledged", "investigating", "contained"):
+            self.assertEqual(inc["by_status"][st], sum(1 for i in incidents if i["status"] == st), st)
+        self.assertEqual(sum(inc["by_sla"].values()), len(incidents))
+        self.assertEqual(inc["by_sla"]["paused"], sum(1 for i in incidents if i["sla_paused"] and not i["breaches"]))
+        self.assertGreaterEqual(inc["by_sla"]["breached"], sum(1 for i in incidents if i["breaches"]))
+        self.assertEqual(summary["alerts"]["open"], len(alerts))
+        # Another tenant's summary is its own.
+        b = self.login("sec-b")
+        sb = b.get("/api/v1/triage/summary").json()
+        self.assertEqual(sb["incidents"]["open"], len(b.get("/api/v1/triage/incidents?status=open&limit=1000").json()["items"]))
+        self.assertEqual(sb["alerts"]["open"], len(b.get("/api/v1/triage/alerts?status=open&limit=1000").json()["items"]))
+        # A viewer reads the dashboard but not incidents or alerts: the summary leaves them out.
+        r = self.login("view-a").get("/api/v1/triage/summary")
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("incidents", r.json())
+        self.assertNotIn("alerts", r.json())
+        self.assertEqual(self.login("aud-a").get("/api/v1/triage/summary").status, 403)
+
     # ---------------------------------------------------------------- (e) roles and tenants
 
     def test_viewer_cannot_change_incidents_and_tenants_are_isolated(self):

@@ -6,9 +6,10 @@ import { http } from './api/client'
 import { hasApi } from './api/capabilities'
 import type { ApiToken, User } from './api/types'
 import type { Permission } from './api/types'
-import type { Incident, NoiseReduction, SlaPolicy } from './api/types'
+import type { Incident, NoiseReduction, SlaPolicy, TriageSummary } from './api/types'
 import { triageApi } from './api/endpoints'
-import { incidentPosture, type IncidentPosture } from './triage'
+import { incidentPosture, SLA_STATES, type IncidentPosture, type SlaState } from './triage'
+import { SEVERITIES, type Severity } from './api/types'
 
 export interface ModuleDef {
   key: string
@@ -52,9 +53,39 @@ export function countFrom(body: ListResponse, limit?: number): { count: number; 
   return { count: items.length, atLeast: more || (limit !== undefined && items.length >= limit) }
 }
 
+// GET /api/v1/triage/summary, shared by the callers of one refresh (the module cards and the triage
+// cards ask at the same moment).
+let summaryJob: { at: number; job: Promise<TriageSummary> } | null = null
+export function triageSummary(): Promise<TriageSummary> {
+  const now = Date.now()
+  if (!summaryJob || now - summaryJob.at > 2000 || now < summaryJob.at) {
+    const job = triageApi.summary()
+    summaryJob = { at: now, job }
+    job.catch(() => (summaryJob = null))
+  }
+  return summaryJob.job
+}
+// For tests.
+export function forgetSummary(): void {
+  summaryJob = null
+}
+export function hasSummary(can: (p: string) => boolean): boolean {
+  return hasApi('/api/v1/triage/summary') && can('dashboards.read')
+}
+
 export async function moduleState(m: ModuleDef, can: (p: string) => boolean): Promise<ModuleState> {
   if (!hasApi(m.api)) return { kind: 'pending' }
   if (!can(m.permission)) return { kind: 'forbidden' }
+  // Open incidents and alerts are counted by the server, not by listing a thousand of them.
+  if ((m.key === 'incidents' || m.key === 'alerts') && hasSummary(can)) {
+    try {
+      const s = await triageSummary()
+      const count = m.key === 'incidents' ? s.incidents?.open : s.alerts?.open
+      if (typeof count === 'number') return { kind: 'count', count, atLeast: false, items: [] }
+    } catch {
+      // fall back to the list below
+    }
+  }
   try {
     const body = await http.get<ListResponse>(m.api, { query: m.query })
     const limit = m.query?.limit
@@ -127,10 +158,32 @@ export function localDay(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`
 }
 
-export async function loadTriagePosture(can: (p: string) => boolean, now = Date.now()): Promise<TriagePosture> {
+// The posture figures from GET /triage/summary's "incidents" part.
+export function postureFromSummary(s: NonNullable<TriageSummary['incidents']>): IncidentPosture {
+  const bySeverity = Object.fromEntries(SEVERITIES.map((k) => [k, s.by_severity?.[k] ?? 0])) as Record<Severity, number>
+  const bySla = Object.fromEntries([...SLA_STATES, 'none'].map((k) => [k, s.by_sla?.[k] ?? 0])) as Record<SlaState, number>
+  return { open: s.open, atLeast: false, bySeverity, bySla }
+}
+
+// tickerLimit: also load that many newest open incidents and the SLA policies (the wall's ticker);
+// 0: figures only (the dashboard). Without the summary API the figures come from a list of
+// INCIDENT_LIMIT incidents as before.
+export async function loadTriagePosture(can: (p: string) => boolean, now = Date.now(), tickerLimit = 0): Promise<TriagePosture> {
   const out: TriagePosture = { incidents: null, policies: [], posture: null, noise: null, errors: [] }
   const jobs: Promise<unknown>[] = []
-  if (hasApi('/api/v1/triage/incidents') && can('incidents.read'))
+  const summary = hasSummary(can) && can('incidents.read')
+  if (summary)
+    jobs.push(triageSummary()
+      .then((s) => { if (s.incidents) out.posture = postureFromSummary(s.incidents) })
+      .catch((e) => out.errors.push((e as Error).message)))
+  if (summary && tickerLimit > 0 && hasApi('/api/v1/triage/incidents'))
+    jobs.push(Promise.all([triageApi.incidents({ status: 'open', limit: tickerLimit }), triageApi.slaPolicies()])
+      .then(([list, pol]) => {
+        out.incidents = list.items
+        out.policies = pol.items
+      })
+      .catch((e) => out.errors.push((e as Error).message)))
+  if (!summary && hasApi('/api/v1/triage/incidents') && can('incidents.read'))
     jobs.push(Promise.all([triageApi.incidents({ status: 'open', limit: INCIDENT_LIMIT }), triageApi.slaPolicies()])
       .then(([list, pol]) => {
         out.incidents = list.items

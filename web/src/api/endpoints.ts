@@ -4,7 +4,7 @@ import type {
   ApiToken, AuditPage, ConfigEntry, Health, ListOf, Principal, Role, RoleId, Tenant, User,
 } from './types'
 import type {
-  Alert, DutyShift, Incident, IncidentComment, IncidentDetail, IncidentEvidence, IncidentStatus, NoiseReduction,
+  Alert, DutyShift, Incident, IncidentComment, IncidentDetail, IncidentEvidence, IncidentStatus, NoiseReduction, TriageSummary,
   SlaClockState, SlaPolicy, Suppression, VerdictName,
 } from './types'
 
@@ -216,5 +216,6 @@ export const triageApi = {
   slaPolicies: () => http.get<ListOf<SlaPolicy>>(`${TRIAGE}/sla-policies`),
   onDutyNow: () => http.get<ListOf<DutyShift>>(`${TRIAGE}/oncall/now`),
   shifts: (from?: string, to?: string) => http.get<ListOf<DutyShift>>(`${TRIAGE}/oncall/shifts`, { query: { from, to } }),
+  summary: () => http.get<TriageSummary>(`${TRIAGE}/summary`),
   noiseReduction: (from?: string, to?: string) => http.get<NoiseReduction>(`${TRIAGE}/noise-reduction`, { query: { from, to } }),
 }

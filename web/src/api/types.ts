@@ -452,6 +452,14 @@ export interface NoiseFigures {
   reduction_pct: number
 }
 
+// GET /api/v1/triage/summary (dashboards.read): counts only; "incidents" needs incidents.read and
+// "alerts" alerts.read, absent otherwise.
+export interface TriageSummary {
+  as_of: string
+  incidents?: { open: number; by_severity: Record<string, number>; by_status: Record<string, number>; by_sla: Record<string, number> }
+  alerts?: { open: number }
+}
+
 export interface NoiseReduction {
   from: string
   to: string
