@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
 #include <thread>
 
 #include "ingest/sources/file_tail.h"
@@ -511,12 +512,18 @@ TEST_F(SourcesTest, HttpIngestOverloadIs429WithRetryAfter) {
   Pipeline p({.parse_workers = 1, .parse_queue_batches = 1, .sink_queue_batches = 1}, registry_, sink_);
   auto src = p.AddSource({.name = "http", .format = "testfmt"});
   ASSERT_TRUE(p.Start().ok());
-  // Fill the pipeline behind the stalled store.
-  for (int i = 0; i < 10; ++i) {
+  // Fill the pipeline behind the stalled store until it stays full: the parse worker and the sink
+  // take their items asynchronously (late on a busy machine), so keep offering until nothing has
+  // been taken for a while; otherwise the request below finds a free slot and waits for a 503.
+  auto last_taken = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - last_taken < std::chrono::milliseconds(300)) {
     Work w;
     w.source = *src;
     w.batch.Add().set_raw("ok");
-    p.TrySubmit(w);
+    if (p.TrySubmit(w))
+      last_taken = std::chrono::steady_clock::now();
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   HttpIngest h(p, *src, {.ack_timeout_seconds = 1, .retry_after_seconds = 7});
   auto r = h.Handle({.tenant = "t", .body = "ok\n"});
