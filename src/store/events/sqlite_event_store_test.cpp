@@ -141,6 +141,10 @@ TEST_F(EventStoreTest, FieldQueriesOverColumnsAndJson) {
   EXPECT_EQ(Messages("h1", "winlog.event_id:>4000"), V{"disk full on lis"});
   EXPECT_EQ(Messages("h1", "user.name:*").size(), 3u);
   EXPECT_EQ(Messages("h1", "NOT user.name:*"), V{"disk full on lis"});
+  // NOT matches events that lack the field (as Lucene/KQL users expect), for columns and JSON.
+  EXPECT_EQ(Messages("h1", "NOT user.name:admin").size(), 3u);
+  EXPECT_EQ(Messages("h1", "NOT winlog.event_id:4625").size(), 3u);
+  EXPECT_EQ(Messages("h1", "NOT source.ip:10.0.0.0/8").size(), 3u);
   EXPECT_EQ(Messages("h1", "user.name:(admin OR zhang)").size(), 2u);
   EXPECT_EQ(Messages("h1", "@timestamp:2024-03-02"), V{"disk full on lis"});
   EXPECT_EQ(Messages("h1", "@timestamp:[2024-03-01T00:30:00Z TO 2024-03-01T02:30:00Z]").size(), 2u);

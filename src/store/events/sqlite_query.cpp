@@ -96,8 +96,12 @@ class Compiler {
         return Ok();
       }
       case NodeKind::kNot:
-        out += "NOT ";
-        return Compile(*node.children[0], out);
+        // A condition on a field the event lacks is NULL in SQL; NOT NULL would drop the event,
+        // but "NOT user.name:admin" must match events without a user.name.
+        out += "NOT coalesce(";
+        MEDSOC_TRY(Compile(*node.children[0], out));
+        out += ", 0)";
+        return Ok();
       case NodeKind::kText:
         return Text(node.value, out);
       case NodeKind::kField:
