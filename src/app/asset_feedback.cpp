@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <cstring>
+#include <unordered_set>
 #include <vector>
 
 #include "event/field.h"
@@ -31,6 +34,9 @@ event::FieldId Id(std::string_view name) {
   return id.ok() ? *id : event::FieldId{};
 }
 
+// Runs on the parse workers for every batch: an address already handed on by this worker within
+// kRecheckAfter is skipped by a lookup that allocates nothing (most events repeat a few hundred
+// internal addresses), so only new addresses are turned into text and queued.
 class SightingStage final : public ingest::TransformStage {
  public:
   explicit SightingStage(AssetFeedback& feedback) : feedback_(feedback) {}
@@ -40,26 +46,49 @@ class SightingStage final : public ingest::TransformStage {
     static const event::FieldId kFields[] = {Id("source.ip"), Id("destination.ip"), Id("host.ip"), Id("client.ip"),
                                              Id("server.ip")};
     static const event::FieldId kDataset = Id("event.dataset");
-    std::map<std::string, std::set<std::string>> seen;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const event::Event& e = batch[i];
+    const auto now = std::chrono::steady_clock::now();
+    if (now - cache_start_ > AssetFeedback::kRecheckAfter || recent_.size() > kMaxRecent) {
+      recent_.clear();
+      cache_start_ = now;
+    }
+    std::map<std::string, std::set<std::string>> fresh;
+    for (const event::Event& e : batch) {
       if (const event::Value* ds = e.Find(kDataset); ds != nullptr && ds->is_string() && ds->str() == "assets.change")
         continue;
+      const std::string_view tenant = e.tenant_id().empty() ? store::kDefaultTenant : e.tenant_id();
       for (event::FieldId f : kFields) {
         const event::Value* v = f.valid() ? e.Find(f) : nullptr;
         if (v == nullptr) continue;
         auto ip = v->AsIp();
         if (!ip || !IsInternalAddress(*ip)) continue;
-        seen[e.tenant_id().empty() ? std::string(store::kDefaultTenant) : std::string(e.tenant_id())].insert(
-            ip->Unmapped().ToString());
+        const event::IpAddress plain = ip->Unmapped();
+        if (!recent_.insert({std::hash<std::string_view>{}(tenant), plain.bytes()}).second) continue;
+        fresh[std::string(tenant)].insert(plain.ToString());
       }
     }
-    for (const auto& [tenant, ips] : seen) feedback_.NoteAddresses(tenant, ips);
+    for (const auto& [tenant, ips] : fresh) feedback_.NoteAddresses(tenant, ips);
     return Ok();
   }
 
  private:
+  static constexpr std::size_t kMaxRecent = 200'000;
+  struct Key {
+    std::size_t tenant;
+    std::array<std::uint8_t, 16> ip;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      std::uint64_t a, b;
+      std::memcpy(&a, k.ip.data(), 8);
+      std::memcpy(&b, k.ip.data() + 8, 8);
+      return k.tenant ^ (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full);
+    }
+  };
+
   AssetFeedback& feedback_;
+  std::unordered_set<Key, KeyHash> recent_;
+  std::chrono::steady_clock::time_point cache_start_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
