@@ -6,6 +6,9 @@
 # identify a service, the agreement on service names and versions; DICOM and HL7 show what nmap
 # cannot identify. Needs root. Usage:
 #   bench/scan_vs_nmap.sh BUILD_DIR [HOSTS=10] [PORTS=1-10000]   (MEDSOC_SCAN_ARGS: extra scan flags)
+# MEDICAL=0 replaces the DICOM and HL7 responders by SSH and Redis: nmap -sV spends most of its
+# time on those two (its probes get no answer it knows and it waits out every probe's timeout), so
+# this isolates the comparison on services both scanners know.
 set -eu
 BUILD=${1:?usage: scan_vs_nmap.sh BUILD_DIR [HOSTS] [PORTS]}
 HOSTS=${2:-10}
@@ -59,7 +62,9 @@ http { access_log off; client_body_temp_path $WORK/$i; proxy_temp_path $WORK/$i;
 NGX
     start "$ns" nginx -c "$WORK/$i/nginx.conf" -p "$WORK/$i"
   fi
-  case $((i % 4)) in
+  kind=$((i % 4))
+  [ "${MEDICAL:-1}" = 0 ] && [ $kind -ge 2 ] && kind=$((kind - 2))
+  case $kind in
     0) [ -x /usr/sbin/sshd ] && { ssh-keygen -q -t ed25519 -N "" -f "$WORK/$i/hk"; mkdir -p /run/sshd;
          start "$ns" /usr/sbin/sshd -D -f /dev/null -o "ListenAddress=$ip:22" -o "HostKey=$WORK/$i/hk"; } ;;
     1) command -v redis-server >/dev/null && start "$ns" redis-server --port 6379 --bind "$ip" --save "" ;;
