@@ -10,7 +10,8 @@
 // Environment: MEDSOC_SIGMA_DIR, MEDSOC_EVENTS_FILE (defaults under ../shared/data relative to the
 // source tree, MEDSOC_SOURCE_DIR or this file's location), MEDSOC_BENCH_EVENTS (events to load,
 // default 200000), MEDSOC_BENCH_NAIVE_EVENTS (default 5000), MEDSOC_BENCH_THREADS (default: cores),
-// MEDSOC_BENCH_REPS (single-core passes over the events, best one counts; default 2).
+// MEDSOC_BENCH_REPS (single-core passes over the events, best one counts; default 2),
+// MEDSOC_BENCH_UNMAPPED_EVERY=1 (unmapped logsources on every event, the pre-2026-11-22 default).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -57,6 +58,8 @@ int main() {
   const std::string sigma = Env("MEDSOC_SIGMA_DIR", src + "/../shared/data/sigma");
   const std::string events_file = Env("MEDSOC_EVENTS_FILE", src + "/../shared/data/events/otrf-atomic-windows.jsonl.zst");
   const std::size_t max_events = std::stoul(Env("MEDSOC_BENCH_EVENTS", "200000"));
+  // 1: rules of unmapped logsources run on every event (detect.unmapped_logsources: every_event).
+  const bool unmapped_every = Env("MEDSOC_BENCH_UNMAPPED_EVERY", "0") == "1";
   const std::size_t naive_events = std::stoul(Env("MEDSOC_BENCH_NAIVE_EVENTS", "5000"));
   const int threads = std::stoi(Env("MEDSOC_BENCH_THREADS", std::to_string(std::max(1u, std::thread::hardware_concurrency()))));
   if (!fs::is_directory(sigma) || !fs::exists(events_file)) {
@@ -82,7 +85,9 @@ int main() {
   std::vector<detect::Problem> problems;
   const auto t2 = Clock::now();
   const double cc0 = process_cpu();
-  auto rules = detect::RuleSet::Compile(std::move(read.docs), ls, {}, problems);
+  detect::CompileOptions copt;
+  copt.unmapped_on_every_event = unmapped_every;
+  auto rules = detect::RuleSet::Compile(std::move(read.docs), ls, copt, problems);
   const auto t3 = Clock::now();
   const double compile_cpu = process_cpu() - cc0;
   std::printf("rules: %zu compiled (%zu predicates, %zu Hyperscan databases, %zu RE2)\n", rules->size(),
@@ -157,7 +162,7 @@ int main() {
   }
 
   // ---- naive, one core, on a prefix ----
-  detect::ReferenceMatcher naive(docs_copy, ls);
+  detect::ReferenceMatcher naive(docs_copy, ls, unmapped_every);
   std::vector<const event::Event*> prefix;
   for (const auto& b : batches)
     for (const auto& e : b)

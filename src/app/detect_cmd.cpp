@@ -42,9 +42,12 @@ bool LoadAll(const std::vector<std::string>& paths, const std::string& logsource
   auto lp = ls.LoadPath(LogsourceDir(logsource_flag));
   // `expand` placeholders from the configuration's detect.placeholders_file.
   detect::CompileOptions compile;
-  if (auto loaded = LoadOptions({}); loaded.ok() && !loaded->detect.placeholders_file.empty())
-    for (auto& p : detect::LoadPlaceholdersFile(loaded->detect.placeholders_file, compile.placeholders))
-      lp.push_back(std::move(p));
+  if (auto loaded = LoadOptions({}); loaded.ok()) {
+    compile.unmapped_on_every_event = loaded->detect.unmapped_logsources == "every_event";
+    if (!loaded->detect.placeholders_file.empty())
+      for (auto& p : detect::LoadPlaceholdersFile(loaded->detect.placeholders_file, compile.placeholders))
+        lp.push_back(std::move(p));
+  }
   rules = detect::LoadRules(paths, ls, compile, summary);
   for (auto& p : lp) summary.problems.insert(summary.problems.begin(), std::move(p));
   summary.errors += lp.size();

@@ -251,6 +251,7 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   rule_opts.builtin_paths = {content_dir + "/rules/medsoc"};
   rule_opts.sigmahq_dir = options.detect.sigmahq_dir;
   rule_opts.data_dir = options.data_dir;
+  rule_opts.compile.unmapped_on_every_event = options.detect.unmapped_logsources == "every_event";
   if (!options.detect.placeholders_file.empty()) {
     auto ph = detect::LoadPlaceholdersFile(options.detect.placeholders_file, rule_opts.compile.placeholders);
     for (const auto& p : ph) spdlog::error("detect.placeholders_file: {}", p.ToString());

@@ -84,6 +84,7 @@ constexpr std::string_view kTlsVersions[] = {"1.2", "1.3"};
 constexpr std::string_view kArgon2Strengths[] = {"interactive", "moderate", "sensitive"};
 constexpr std::string_view kStoreBackends[] = {"sqlite"};
 constexpr std::string_view kScanTypes[] = {"auto", "connect", "syn"};
+constexpr std::string_view kUnmappedLogsources[] = {"product", "every_event"};
 
 constexpr std::int64_t kKiB = 1024;
 constexpr std::int64_t kMiB = 1024 * kKiB;
@@ -205,6 +206,14 @@ const std::vector<KeySpec>& Schema() {
        .doc = "YAML file of the values of Sigma `expand` placeholders: one key per placeholder name without the "
               "`%`, a value or a list (`Administrators: [\"admin*\", root]`); a rule using a placeholder it does not "
               "list is unsupported. Empty: none."},
+      {.path = "detect.unmapped_logsources", .kind = ValueKind::kEnum,
+       .field = MEDSOC_FIELD(detect.unmapped_logsources),
+       .doc = "Which events a rule sees whose logsource no file in `content/logsources` maps (SigmaHQ's cisco, "
+              "opencanary, github, ... rules). `product`: only events whose event.module, observer.product or "
+              "observer.vendor is the product, or whose event.dataset is `product`, `product.service` or "
+              "`product.category` (label a source with `dataset:` to feed them); `every_event`: all events "
+              "(more false positives, slower).",
+       .allowed = kUnmappedLogsources},
       {.path = "detect.threads", .kind = ValueKind::kInt, .field = MEDSOC_FIELD(detect.threads),
        .doc = "Threads that evaluate one batch of events; 0: one per core.", .min = 0, .max = 256},
       {.path = "detect.correlation_max_groups", .kind = ValueKind::kInt,

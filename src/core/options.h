@@ -70,6 +70,7 @@ struct EventStoreOptions {
 struct DetectOptions {
   std::string sigmahq_dir;                  // optional SigmaHQ rules folder loaded beside ours; empty: none
   std::string placeholders_file;            // YAML: values of Sigma `expand` placeholders; empty: none
+  std::string unmapped_logsources = "product";  // product or every_event (detect::CompileOptions)
   int threads = 0;                          // detection threads per batch; 0: all cores
   int correlation_max_groups = 200000;      // correlation groups kept in memory (evictions are counted)
   int correlation_max_entries_per_group = 10000;

@@ -478,7 +478,9 @@ struct CompiledRule {
 struct CompiledImpl {
   std::vector<Pred> preds;
   std::vector<Slot> slots;
-  std::uint32_t keyword_slot = kNone;
+  // Keyword items get one slot per logsource bucket, so an event scans only the keywords of the
+  // buckets it activates (a few literals each, instead of every keyword of every rule).
+  std::vector<std::uint32_t> keyword_slots;
   std::vector<Bucket> buckets;
   std::vector<Node> nodes;
   std::vector<std::uint32_t> kids;
@@ -505,6 +507,7 @@ struct CompiledImpl {
   std::vector<std::uint32_t> unindexed_checks;
   std::vector<SourceCheck> checks;
   std::vector<std::uint32_t> always_buckets;
+  std::vector<std::unique_ptr<LogsourceEntry>> generic_entries;  // for unmapped logsources
   std::size_t hs_dbs = 0;
   hs_scratch_t* proto_scratch = nullptr;
 
@@ -538,6 +541,11 @@ class Compiler {
     mapped = entry != nullptr;
     auto it = bucket_by_key_.find(key);
     if (it != bucket_by_key_.end()) return it->second;
+    if (!entry && !opt_.unmapped_on_every_event) {
+      c_.generic_entries.push_back(GenericEntry(key));
+      entry = c_.generic_entries.back().get();
+      if (entry->sources.empty()) entry = nullptr;  // a logsource that names nothing: every event
+    }
     const std::uint32_t b = static_cast<std::uint32_t>(c_.buckets.size());
     Bucket bucket;
     bucket.key = key;
@@ -599,15 +607,17 @@ class Compiler {
   }
 
   std::uint32_t KeywordSlot(std::uint32_t bucket) {
-    if (c_.keyword_slot == kNone) {
-      c_.keyword_slot = static_cast<std::uint32_t>(c_.slots.size());
+    auto [it, fresh] = keyword_slot_by_bucket_.try_emplace(bucket, 0);
+    if (fresh) {
+      it->second = static_cast<std::uint32_t>(c_.slots.size());
       Slot slot;
       slot.sigma_name = "keywords";
       slot.keyword = true;
       c_.slots.push_back(std::move(slot));
+      c_.keyword_slots.push_back(it->second);
     }
-    AddBucket(c_.keyword_slot, bucket);
-    return c_.keyword_slot;
+    if (bucket != kNone) AddBucket(it->second, bucket);
+    return it->second;
   }
 
   void AddBucket(std::uint32_t slot, std::uint32_t bucket) {
@@ -1150,6 +1160,7 @@ class Compiler {
   event::FieldTable& table_;
   std::map<Logsource, std::uint32_t> bucket_by_key_;
   std::unordered_map<std::string, std::uint32_t> slot_by_key_;
+  std::unordered_map<std::uint32_t, std::uint32_t> keyword_slot_by_bucket_;
   std::unordered_map<std::string, std::uint32_t> pred_by_key_;
   std::unordered_map<std::uint32_t, std::uint32_t> pred_node_;
 };
@@ -1249,17 +1260,18 @@ void BuildDatabases(CompiledImpl& c, int threads, std::vector<Problem>& problems
     c.regexes.push_back(std::move(rx));
   }
   for (auto& s : c.slots) c.hs_dbs += (s.db ? 1 : 0) + (s.lit_db ? 1 : 0);
-  if (c.keyword_slot != kNone) {
-    // Prefer control bytes, which values rarely hold.
+  if (!c.keyword_slots.empty()) {
+    // One separator for all keyword slots (they scan the same joined text). Prefer control bytes,
+    // which values rarely hold.
     bool used[256] = {};
-    const Slot& kw = c.slots[c.keyword_slot];
-    for (const auto* list : {&kw.literals, &kw.single_bytes})
-      for (const auto& l : *list)
-        for (unsigned char ch : l.text) {
-          used[ch] = true;
-          if (l.flags & HS_FLAG_CASELESS) used[static_cast<unsigned char>(Lower(static_cast<char>(ch)))] = true;
-          if ((l.flags & HS_FLAG_CASELESS) && ch >= 'a' && ch <= 'z') used[ch - 32] = true;
-        }
+    for (std::uint32_t ks : c.keyword_slots)
+      for (const auto* list : {&c.slots[ks].literals, &c.slots[ks].single_bytes})
+        for (const auto& l : *list)
+          for (unsigned char ch : l.text) {
+            used[ch] = true;
+            if (l.flags & HS_FLAG_CASELESS) used[static_cast<unsigned char>(Lower(static_cast<char>(ch)))] = true;
+            if ((l.flags & HS_FLAG_CASELESS) && ch >= 'a' && ch <= 'z') used[ch - 32] = true;
+          }
     for (int b : {0x1F, 0x1E, 0x1D, 0x1C, 0x01, 0x00})
       if (!used[b]) {
         c.kw_separator = b;
@@ -1356,7 +1368,11 @@ std::shared_ptr<RuleSet> RuleSet::Compile(std::vector<SigmaDocument> docs, const
     const std::uint32_t rule_root = comp.AddList(NodeOp::kAnd, parts);
     if (!mapped)
       problems.push_back({Severity::kWarning, d->pos, rid,
-                          "no logsource mapping for " + d->logsource.ToString() + "; the rule is evaluated on every event"});
+                          "no logsource mapping for " + d->logsource.ToString() +
+                              (c.buckets[bucket].entry
+                                   ? "; the rule sees only events whose event.module, observer.product, "
+                                     "observer.vendor or event.dataset names it"
+                                   : "; the rule is evaluated on every event")});
     const std::uint32_t r = static_cast<std::uint32_t>(c.rules.size());
     c.rules.push_back({rule_root, bucket});
     RuleInfo info;
@@ -1542,34 +1558,51 @@ struct Matcher::State {
     return 0;
   }
 
-  void ScanKeywords(const Slot& kw, const event::Event& event) {
-    // Every string value of a parsed event; the raw message only when nothing was parsed (in a
-    // JSON raw message escaping would hide backslashes and quotes).
+  // The joined text of the event's string values (built once per event, for the first keyword
+  // slot that needs it).
+  bool kw_any_string = false;
+  void BuildKeywordText(const event::Event& event) {
     kw_text.clear();
     kw_ends.clear();
-    const bool joined = c->kw_separator >= 0;
-    bool any_string = false;
+    kw_any_string = false;
     for (std::size_t i = 0, n = event.field_count(); i < n; ++i) {
       const event::FieldView f = event.field(i);
       if (!f.value.is_string()) continue;
-      any_string = true;
-      const std::string_view v = f.value.str();
-      if (!joined) {
-        ScanText(kw, v);
-        continue;
-      }
-      if (kw.db) hs_scan(kw.db, v.data(), static_cast<unsigned>(v.size()), 0, scratch, &State::OnHsMatch, this);
-      kw_text.append(v);
+      kw_any_string = true;
+      kw_text.append(f.value.str());
       kw_ends.push_back(static_cast<std::uint32_t>(kw_text.size()));
       kw_text += static_cast<char>(c->kw_separator);
     }
-    if (!joined) {
+  }
+
+  void ScanKeywords(const Slot& kw, const event::Event& event, bool& built) {
+    // Every string value of a parsed event; the raw message only when nothing was parsed (in a
+    // JSON raw message escaping would hide backslashes and quotes).
+    if (c->kw_separator < 0) {
+      bool any_string = false;
+      for (std::size_t i = 0, n = event.field_count(); i < n; ++i) {
+        const event::FieldView f = event.field(i);
+        if (!f.value.is_string()) continue;
+        any_string = true;
+        ScanText(kw, f.value.str());
+      }
       if (!any_string) ScanText(kw, event.raw());
       return;
     }
-    if (!any_string) {
+    if (!built) {
+      BuildKeywordText(event);
+      built = true;
+    }
+    if (!kw_any_string) {
       ScanText(kw, event.raw());
       return;
+    }
+    if (kw.db) {  // expressions may not cross a value's end: one call per value
+      std::uint32_t begin = 0;
+      for (std::uint32_t end : kw_ends) {
+        hs_scan(kw.db, kw_text.data() + begin, end - begin, 0, scratch, &State::OnHsMatch, this);
+        begin = end + 1;
+      }
     }
     if (kw.lit_db && !kw_text.empty()) {
       lits = kw.literals.data();
@@ -1855,8 +1888,10 @@ void Matcher::Match(const event::Event& event, std::vector<std::uint32_t>& out) 
     if (!sl.indexed() || !s.SlotUsed(sl)) continue;
     s.ScanSlot(sl, *s.slot_val[slot]);
   }
-  if (c.keyword_slot != kNone && s.SlotUsed(c.slots[c.keyword_slot]) && c.slots[c.keyword_slot].scanned()) {
-    s.ScanKeywords(c.slots[c.keyword_slot], event);
+  bool keyword_text_built = false;
+  for (std::uint32_t ks : c.keyword_slots) {
+    const Slot& kw = c.slots[ks];
+    if (kw.scanned() && s.SlotUsed(kw)) s.ScanKeywords(kw, event, keyword_text_built);
   }
   for (std::uint32_t b : s.active)
     for (std::uint32_t r : c.buckets[b].always_rules)

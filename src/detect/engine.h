@@ -54,6 +54,10 @@ struct CompileOptions {
   std::map<std::string, std::vector<std::string>> placeholders;
   // Hyperscan compile threads (0: hardware concurrency).
   int compile_threads = 0;
+  // A rule whose logsource no mapping file names sees only the events that name its product (or
+  // category/service) in their metadata (GenericEntry in logsource.h). true: every event, as
+  // before 2026-11-22 (configuration key detect.unmapped_logsources: every_event).
+  bool unmapped_on_every_event = false;
   event::FieldTable* field_table = nullptr;  // nullptr: event::DefaultFieldTable()
 };
 

@@ -372,6 +372,82 @@ TEST_F(Engine, LogsourceMapping4688) {
       << "4624 is not process creation";
 }
 
+// A logsource no file maps: the rule sees only events whose metadata names its product
+// (event.module, observer.product/vendor, event.dataset product[.service]); a product-less one
+// sees events whose event.dataset or event.module is its category; `every_event` restores the old
+// behaviour. A keyword rule is the sharpest case: it would otherwise match any Windows event.
+TEST_F(Engine, UnmappedLogsourceSeesOnlyItsProduct) {
+  const std::string yaml = R"(title: cisco aaa
+id: c1
+logsource: {product: cisco, service: aaa}
+detection:
+  keywords: ['privilege level 15']
+  condition: keywords
+---
+title: antivirus
+id: a1
+logsource: {category: antivirus}
+detection:
+  sel:
+    Signature|contains: 'Mimikatz'
+  condition: sel
+)";
+  auto event_with = [](std::vector<std::pair<std::string, std::string>> normalized, const std::string& json) {
+    auto e = std::make_unique<event::Event>();
+    EXPECT_TRUE(FlattenJsonObject(json, *e).ok());
+    for (const auto& [name, value] : normalized)
+      e->SetString(*event::DefaultFieldTable().Intern(name), e->arena().Copy(value));
+    return e;
+  };
+  auto hits = [](const std::shared_ptr<RuleSet>& set, const event::Event& e) {
+    Matcher m(set);
+    std::vector<std::uint32_t> out;
+    m.Match(e, out);
+    std::vector<std::string> ids;
+    for (auto r : out) ids.push_back(set->info(r).id);
+    return ids;
+  };
+  const std::string cisco_line = R"({"message":"user admin privilege level 15 granted"})";
+  const std::string av_line = R"({"Signature":"HackTool:Win32/Mimikatz.D"})";
+  for (bool every : {false, true}) {
+    CompileOptions opt;
+    opt.unmapped_on_every_event = every;
+    ReadResult rr = ReadSigmaYaml(yaml, "u.yml");
+    ASSERT_TRUE(rr.problems.empty());
+    problems_.clear();
+    auto set = RuleSet::Compile(std::move(rr.docs), ls_, opt, problems_);
+    ASSERT_EQ(set->size(), 2u) << Problems();
+    EXPECT_FALSE(set->info(0).mapped_logsource);
+    ASSERT_EQ(problems_.size(), 2u);
+    EXPECT_NE(problems_[0].reason.find(every ? "every event" : "sees only events"), std::string::npos)
+        << problems_[0].reason;
+
+    const auto win = event_with({{"event.module", "security"}, {"event.dataset", "windows.security"}},
+                                R"({"Channel":"Security","EventID":4624,"message":"privilege level 15"})");
+    const auto by_vendor = event_with({{"observer.vendor", "Cisco"}, {"observer.product", "ISE"}}, cisco_line);
+    const auto by_dataset = event_with({{"event.dataset", "cisco.aaa"}}, cisco_line);
+    const auto other_service = event_with({{"event.dataset", "cisco.asa"}}, cisco_line);
+    const auto by_module = event_with({{"event.module", "CISCO"}}, cisco_line);
+    const auto av = event_with({{"event.dataset", "antivirus"}}, av_line);
+    const auto av_unlabelled = event_with({}, av_line);
+
+    using V = std::vector<std::string>;
+    EXPECT_EQ(hits(set, *by_vendor), V{"c1"});
+    EXPECT_EQ(hits(set, *by_dataset), V{"c1"});
+    EXPECT_EQ(hits(set, *by_module), V{"c1"}) << "compared case-insensitively";
+    EXPECT_EQ(hits(set, *av), V{"a1"});
+    if (every) {
+      EXPECT_EQ(hits(set, *win), V{"c1"}) << "every_event: the keyword matches a Windows event";
+      EXPECT_EQ(hits(set, *av_unlabelled), V{"a1"});
+      EXPECT_EQ(hits(set, *other_service), V{"c1"});
+    } else {
+      EXPECT_EQ(hits(set, *win), V{}) << "a Windows event is not a Cisco AAA log";
+      EXPECT_EQ(hits(set, *av_unlabelled), V{}) << "nothing says this is an antivirus log";
+      EXPECT_EQ(hits(set, *other_service), V{}) << "cisco.asa is neither cisco nor cisco.aaa";
+    }
+  }
+}
+
 // Sigma filters: the filter's condition is AND-ed to the rules it names.
 TEST_F(Engine, MetaFilter) {
   const std::string yaml = R"(title: t

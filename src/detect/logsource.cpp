@@ -181,7 +181,9 @@ std::vector<FieldRef> LogsourceMap::Resolve(const LogsourceEntry* entry, std::st
     if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
   };
   const std::string name(sigma_field);
-  if (!entry) {
+  if (entry && entry->generic)
+    if (auto it = entry->fields.find(name); it != entry->fields.end()) return it->second;
+  if (!entry || entry->generic) {
     add({name, event::FieldSpace::kOriginal});
     add({name, event::FieldSpace::kNormalized});
     return out;
@@ -200,6 +202,38 @@ std::vector<FieldRef> LogsourceMap::Resolve(const LogsourceEntry* entry, std::st
   }
   if (out.empty()) add({name, event::FieldSpace::kOriginal});
   return out;
+}
+
+std::unique_ptr<LogsourceEntry> GenericEntry(const Logsource& key) {
+  auto e = std::make_unique<LogsourceEntry>();
+  e->key = key;
+  e->generic = true;
+  // Condition names that no Sigma rule uses as a field (a leading space), resolved to ECS fields.
+  static constexpr const char* kModule = " event.module";
+  static constexpr const char* kDataset = " event.dataset";
+  static constexpr const char* kProduct = " observer.product";
+  static constexpr const char* kVendor = " observer.vendor";
+  for (const char* f : {kModule, kDataset, kProduct, kVendor})
+    e->fields[f] = {FieldRef{std::string(f + 1), event::FieldSpace::kNormalized}};
+  auto alt = [&e](const char* field, std::vector<std::string> values) {
+    std::vector<std::string> lowered;
+    for (auto& v : values)
+      if (!v.empty() && std::find(lowered.begin(), lowered.end(), Lower(v)) == lowered.end()) lowered.push_back(Lower(v));
+    if (!lowered.empty()) e->sources.push_back({SourceCondition{field, std::move(lowered)}});
+  };
+  if (!key.product.empty()) {
+    alt(kModule, {key.product});
+    alt(kProduct, {key.product});
+    alt(kVendor, {key.product});
+    std::vector<std::string> datasets{key.product};
+    if (!key.service.empty()) datasets.push_back(key.product + "." + key.service);
+    if (!key.category.empty()) datasets.push_back(key.product + "." + key.category);
+    alt(kDataset, std::move(datasets));
+  } else {
+    alt(kDataset, {key.category, key.service});
+    alt(kModule, {key.category, key.service});
+  }
+  return e;
 }
 
 }  // namespace medsoc::detect

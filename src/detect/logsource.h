@@ -26,6 +26,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,7 +55,20 @@ struct LogsourceEntry {
   const std::map<std::string, std::vector<FieldRef>>* file_fields = nullptr;
   const std::vector<std::string>* templates = nullptr;
   SourcePos pos;
+  // Synthesized by GenericEntry for a logsource that no file maps: `sources` select the events
+  // that name the product (or category/service) in their ECS metadata; rule fields resolve as for
+  // an unmapped logsource (original name, then normalized).
+  bool generic = false;
 };
+
+// The entry used for a logsource without a mapping (unless the configuration asks for such rules
+// to run on every event). An event belongs to it when, compared case-insensitively,
+//  - with a product P: event.module, observer.product or observer.vendor is P, or event.dataset
+//    is P, P.<service> or P.<category>;
+//  - without a product: event.dataset or event.module is the category or the service.
+// So `product: cisco, service: aaa` rules see events that a Cisco vendor mapping produced or that
+// a source labelled with `dataset: cisco.aaa`, and never a Windows event.
+std::unique_ptr<LogsourceEntry> GenericEntry(const Logsource& key);
 
 class LogsourceMap {
  public:

@@ -139,6 +139,7 @@ bool ToGlob(std::string_view s, std::string& out) {
 
 struct ReferenceMatcher::Impl {
   std::vector<RuleR> rules;
+  std::vector<std::unique_ptr<LogsourceEntry>> generic_entries;
 
   static const Value* Get(const event::Event& e, const std::vector<Ref>& refs) {
     for (const auto& r : refs)
@@ -279,7 +280,8 @@ struct ReferenceMatcher::Impl {
   }
 };
 
-ReferenceMatcher::ReferenceMatcher(const std::vector<SigmaDocument>& docs, const LogsourceMap& ls)
+ReferenceMatcher::ReferenceMatcher(const std::vector<SigmaDocument>& docs, const LogsourceMap& ls,
+                                   bool unmapped_on_every_event)
     : impl_(std::make_unique<Impl>()) {
   auto& table = event::DefaultFieldTable();
   auto refs_of = [&](const LogsourceEntry* entry, const std::string& f) {
@@ -293,6 +295,10 @@ ReferenceMatcher::ReferenceMatcher(const std::vector<SigmaDocument>& docs, const
     RuleR r;
     r.id = d.id.empty() ? d.title : d.id;
     const LogsourceEntry* entry = ls.Find(d.logsource);
+    if (!entry && !unmapped_on_every_event) {
+      impl_->generic_entries.push_back(GenericEntry(d.logsource));
+      entry = impl_->generic_entries.back().get();
+    }
     if (!entry || entry->sources.empty()) r.any_source = true;
     if (entry)
       for (const auto& alt : entry->sources) {

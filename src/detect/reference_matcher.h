@@ -21,7 +21,9 @@ namespace medsoc::detect {
 
 class ReferenceMatcher {
  public:
-  ReferenceMatcher(const std::vector<SigmaDocument>& docs, const LogsourceMap& logsources);
+  // `unmapped_on_every_event` as in CompileOptions: unmapped logsources use GenericEntry unless set.
+  ReferenceMatcher(const std::vector<SigmaDocument>& docs, const LogsourceMap& logsources,
+                   bool unmapped_on_every_event = false);
   ~ReferenceMatcher();
   // Indexes (into the rules accepted, in document order) of the rules that match.
   void Match(const event::Event& event, std::vector<std::uint32_t>& out) const;
