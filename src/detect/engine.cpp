@@ -499,9 +499,17 @@ struct CompiledImpl {
   std::vector<std::uint32_t> field_head;
   std::vector<Link> links;
   // bucket activation
+  // The source checks whose first condition holds one value of the discriminator's slot; those
+  // whose second condition is on `sub_slot` (Sysmon's and Security's EventID) are indexed again by
+  // that value, so an event tests only the checks of its own channel and event id.
+  struct AltChecks {
+    std::vector<std::uint32_t> checks;  // tested from their second condition on
+    std::uint32_t sub_slot = kNone;
+    TextIndex sub;                      // lowercase second value -> checks tested from their third
+  };
   struct Discriminator {
     std::uint32_t slot;
-    TextIndex alts;  // lowercase value -> source checks
+    std::unordered_map<std::string, AltChecks, SvHash, SvEq> alts;  // lowercase value -> checks
   };
   std::vector<Discriminator> discriminators;
   std::vector<std::uint32_t> unindexed_checks;
@@ -573,7 +581,7 @@ class Compiler {
             c_.discriminators.push_back({slot, {}});
             d = c_.discriminators.end() - 1;
           }
-          for (const auto& v : check.conds[0].second) d->alts[v].push_back(idx);
+          for (const auto& v : check.conds[0].second) d->alts[v].checks.push_back(idx);
         } else {
           c_.unindexed_checks.push_back(idx);
         }
@@ -1282,6 +1290,37 @@ void BuildDatabases(CompiledImpl& c, int threads, std::vector<Problem>& problems
   }
 }
 
+// Second-level index of the source checks (CompiledImpl::AltChecks): per discriminator value, the
+// checks whose second condition is on the slot most of them use, by that condition's values.
+void IndexSourceChecks(CompiledImpl& c) {
+  for (auto& d : c.discriminators)
+    for (auto& [value, alt] : d.alts) {
+      std::unordered_map<std::uint32_t, std::size_t> by_slot;
+      auto exact_second = [&c](std::uint32_t chk) {
+        const auto& conds = c.checks[chk].conds;
+        return conds.size() >= 2 &&
+               std::find(conds[1].second.begin(), conds[1].second.end(), "*") == conds[1].second.end();
+      };
+      for (std::uint32_t chk : alt.checks)
+        if (exact_second(chk)) ++by_slot[c.checks[chk].conds[1].first];
+      std::uint32_t best = kNone;
+      std::size_t best_n = 1;
+      for (const auto& [slot, n] : by_slot)
+        if (n > best_n || (n == best_n && best != kNone && slot < best)) best = slot, best_n = n;
+      if (best == kNone) continue;
+      alt.sub_slot = best;
+      std::vector<std::uint32_t> rest;
+      for (std::uint32_t chk : alt.checks) {
+        if (exact_second(chk) && c.checks[chk].conds[1].first == best) {
+          for (const auto& v : c.checks[chk].conds[1].second) alt.sub[v].push_back(chk);
+        } else {
+          rest.push_back(chk);
+        }
+      }
+      alt.checks = std::move(rest);
+    }
+}
+
 // ISO 8601 week number of a civil date.
 int IsoWeek(std::int64_t days) {
   // 1970-01-01 was a Thursday. weekday: Monday = 0.
@@ -1397,6 +1436,8 @@ std::shared_ptr<RuleSet> RuleSet::Compile(std::vector<SigmaDocument> docs, const
       if (!used_filters.count(f) && set->Find(target) < 0)
         problems.push_back({Severity::kWarning, f->filter->pos, f->id.empty() ? f->title : f->id,
                             "filter names rule '" + target + "', which is not loaded"});
+
+  IndexSourceChecks(c);
 
   // Triggers.
   std::vector<std::vector<std::uint32_t>> by_pred(c.preds.size());
@@ -1639,8 +1680,11 @@ struct Matcher::State {
     return false;
   }
 
-  bool CheckSource(const SourceCheck& chk) {
-    for (const auto& [slot, values] : chk.conds) {
+  // True when the conditions of `chk` from the `from`-th on hold (the earlier ones were matched
+  // through the discriminator index).
+  bool CheckSource(const SourceCheck& chk, std::size_t from = 0) {
+    for (std::size_t i = from; i < chk.conds.size(); ++i) {
+      const auto& [slot, values] = chk.conds[i];
       const Value* v = SlotValue(slot);
       if (!v || v->is_null()) return false;
       if (values.size() == 1 && values[0] == "*") continue;
@@ -1875,8 +1919,16 @@ void Matcher::Match(const event::Event& event, std::vector<std::uint32_t>& out) 
     const std::string_view text = v->AsText(s.buf);
     auto it = d.alts.find(s.Lowered(text));
     if (it == d.alts.end()) continue;
-    for (std::uint32_t chk : it->second)
-      if (s.bucket_stamp[c.checks[chk].bucket] != s.gen && s.CheckSource(c.checks[chk])) s.Activate(c.checks[chk].bucket);
+    const CompiledImpl::AltChecks& alt = it->second;
+    for (std::uint32_t chk : alt.checks)
+      if (s.bucket_stamp[c.checks[chk].bucket] != s.gen && s.CheckSource(c.checks[chk], 1)) s.Activate(c.checks[chk].bucket);
+    if (alt.sub_slot == kNone) continue;
+    const Value* sv = s.SlotValue(alt.sub_slot);
+    if (!sv || sv->is_null()) continue;
+    auto sub = alt.sub.find(s.Lowered(sv->AsText(s.buf)));
+    if (sub == alt.sub.end()) continue;
+    for (std::uint32_t chk : sub->second)
+      if (s.bucket_stamp[c.checks[chk].bucket] != s.gen && s.CheckSource(c.checks[chk], 2)) s.Activate(c.checks[chk].bucket);
   }
   for (std::uint32_t chk : c.unindexed_checks)
     if (s.bucket_stamp[c.checks[chk].bucket] != s.gen && s.CheckSource(c.checks[chk])) s.Activate(c.checks[chk].bucket);

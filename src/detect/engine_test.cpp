@@ -448,6 +448,55 @@ detection:
   }
 }
 
+// Bucket activation through the two-level source index (first condition, then the second
+// condition's slot most checks share): every shape of source check activates exactly the buckets
+// whose conditions hold, with the event id as a number or as text.
+TEST_F(Engine, SourceChecksIndexedByChannelAndEventId) {
+  LogsourceMap ls;
+  ASSERT_TRUE(ls.LoadYaml(R"(
+product: p
+field_templates: ["{}"]
+logsources:
+  - category: a
+    sources: [{Channel: X, EventID: [1, 2]}]
+  - category: b
+    sources: [{Channel: X, EventID: 3}, {Channel: Y}]
+  - category: c
+    sources: [{Channel: X, Image: "*"}]
+  - category: d
+    sources: [{Channel: X, EventID: 1, Provider: Prov}]
+  - category: e
+    sources: [{Channel: X, Provider: Prov}]
+)", "p.yaml").empty());
+  std::string yaml;
+  for (const char* cat : {"a", "b", "c", "d", "e"})
+    yaml += std::string("title: ") + cat + "\nid: " + cat + "\nlogsource: {product: p, category: " + cat +
+            "}\ndetection:\n  sel: {Marker: m}\n  condition: sel\n---\n";
+  ReadResult rr = ReadSigmaYaml(yaml, "r.yml");
+  ASSERT_TRUE(rr.problems.empty());
+  auto set = RuleSet::Compile(std::move(rr.docs), ls, {}, problems_);
+  ASSERT_EQ(set->size(), 5u) << Problems();
+  auto fired = [&](const std::string& json) {
+    event::Event e;
+    EXPECT_TRUE(FlattenJsonObject(json, e).ok());
+    Matcher m(set);
+    std::vector<std::uint32_t> out;
+    m.Match(e, out);
+    std::string ids;
+    for (auto r : out) ids += set->info(r).id;
+    return ids;
+  };
+  EXPECT_EQ(fired(R"({"Channel":"X","EventID":1,"Marker":"m"})"), "a");
+  EXPECT_EQ(fired(R"({"Channel":"x","EventID":"2","Marker":"m"})"), "a") << "channel case-insensitive, id as text";
+  EXPECT_EQ(fired(R"({"Channel":"X","EventID":3,"Marker":"m"})"), "b");
+  EXPECT_EQ(fired(R"({"Channel":"Y","Marker":"m"})"), "b");
+  EXPECT_EQ(fired(R"({"Channel":"X","EventID":1,"Image":"c:\\x.exe","Marker":"m"})"), "ac");
+  EXPECT_EQ(fired(R"({"Channel":"X","EventID":1,"Provider":"prov","Marker":"m"})"), "ade");
+  EXPECT_EQ(fired(R"({"Channel":"X","EventID":4,"Provider":"Prov","Marker":"m"})"), "e");
+  EXPECT_EQ(fired(R"({"Channel":"X","Marker":"m"})"), "") << "no event id: only checks that need none";
+  EXPECT_EQ(fired(R"({"Channel":"Z","EventID":1,"Marker":"m"})"), "");
+}
+
 // Sigma filters: the filter's condition is AND-ed to the rules it names.
 TEST_F(Engine, MetaFilter) {
   const std::string yaml = R"(title: t
