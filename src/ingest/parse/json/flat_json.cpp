@@ -3,21 +3,26 @@
 
 #include <simdjson.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <array>
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 namespace medsoc::ingest::json {
 
 namespace {
 
-struct PendingLeaf {
-  const char* direct;      // non-null: the path is [direct, direct + path_len) (a top-level key)
+// A leaf whose path lives in Impl::paths (which may still grow): its views are set at the end.
+struct PathFixup {
+  std::uint32_t index;     // in fields_
   std::uint32_t path_off;
   std::uint32_t path_len;
   std::uint32_t leaf_off;  // offset of the last segment inside the path
-  event::Value value;
-  std::uint32_t element;
 };
 
 std::string AtByte(std::size_t offset, std::string_view what) {
@@ -62,6 +67,112 @@ int Hex4(std::string_view s, std::size_t pos) {
     v = v * 16 + h;
   }
   return v;
+}
+
+// Unescapes the body of a JSON string that simdjson's stage 1 accepted (valid UTF-8, no raw
+// control characters), with simdjson's rules for escapes: the eight one-letter escapes and \uXXXX,
+// surrogates only as a valid high-low pair. Returns the output length, or -1 for an escape
+// simdjson refuses (the caller then leaves the text to the fallback parser). `src` must be
+// readable 16 bytes past `n` (the padded copy) and `out` must hold n + 16 bytes.
+// Whether n bytes at p hold a backslash. p must be readable 16 bytes past n (the padded copy):
+// most values are short, and a libc memchr call per value was 4 % of the parse.
+bool HasBackslash(const char* p, std::size_t n) {
+#if defined(__SSE2__)
+  const __m128i bs = _mm_set1_epi8('\\');
+  for (std::size_t i = 0; i < n; i += 16) {
+    unsigned mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), bs)));
+    if (n - i < 16) mask &= (1u << (n - i)) - 1;
+    if (mask != 0) return true;
+  }
+  return false;
+#else
+  return std::memchr(p, '\\', n) != nullptr;
+#endif
+}
+
+constexpr std::array<char, 256> kEscapes = [] {
+  std::array<char, 256> t{};
+  t['"'] = '"';
+  t['\\'] = '\\';
+  t['/'] = '/';
+  t['b'] = '\b';
+  t['f'] = '\f';
+  t['n'] = '\n';
+  t['r'] = '\r';
+  t['t'] = '\t';
+  return t;
+}();
+
+std::ptrdiff_t UnescapeStrict(const char* src, std::size_t n, char* out) {
+  const char* const end = src + n;
+  char* d = out;
+  while (src < end) {
+#if defined(__SSE2__)
+    const std::size_t left = static_cast<std::size_t>(end - src);
+    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), block);
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(block, _mm_set1_epi8('\\'))));
+    if (left < 16) mask &= (1u << left) - 1;
+    if (mask == 0) {
+      const std::size_t step = left < 16 ? left : 16;
+      src += step;
+      d += step;
+      continue;
+    }
+    const unsigned skip = static_cast<unsigned>(__builtin_ctz(mask));
+    src += skip;
+    d += skip;
+#else
+    const void* bs = std::memchr(src, '\\', static_cast<std::size_t>(end - src));
+    const std::size_t skip = bs ? static_cast<std::size_t>(static_cast<const char*>(bs) - src)
+                                : static_cast<std::size_t>(end - src);
+    std::memcpy(d, src, skip);
+    src += skip;
+    d += skip;
+    if (bs == nullptr) break;
+#endif
+    // *src is a backslash. One-letter escapes through a table: Windows messages mix \r \n \t
+    // and \\ so densely that a switch's indirect jump mispredicted on most of them.
+    if (end - src < 2) return -1;
+    if (src[1] != 'u') {
+      const char r = kEscapes[static_cast<unsigned char>(src[1])];
+      if (r == 0) return -1;
+      *d++ = r;
+      src += 2;
+      continue;
+    }
+    const std::string_view rest(src, static_cast<std::size_t>(end - src));
+    const int cp = Hex4(rest, 2);
+    if (cp < 0) return -1;
+    std::uint32_t code = static_cast<std::uint32_t>(cp);
+    std::size_t used = 6;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return -1;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (rest.size() < 12 || rest[6] != '\\' || rest[7] != 'u') return -1;
+      const int lo = Hex4(rest, 8);
+      if (lo < 0xDC00 || lo > 0xDFFF) return -1;
+      code = 0x10000u + ((code - 0xD800u) << 10) + (static_cast<std::uint32_t>(lo) - 0xDC00u);
+      used = 12;
+    }
+    if (code < 0x80) {
+      *d++ = static_cast<char>(code);
+    } else if (code < 0x800) {
+      *d++ = static_cast<char>(0xC0 | (code >> 6));
+      *d++ = static_cast<char>(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+      *d++ = static_cast<char>(0xE0 | (code >> 12));
+      *d++ = static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      *d++ = static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      *d++ = static_cast<char>(0xF0 | (code >> 18));
+      *d++ = static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      *d++ = static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      *d++ = static_cast<char>(0x80 | (code & 0x3F));
+    }
+    src += used;
+  }
+  return d - out;
 }
 
 }  // namespace
@@ -122,42 +233,56 @@ void UnescapeJsonString(std::string_view body, std::string& out) {
   }
 }
 
+namespace od = simdjson::ondemand;
+
 struct FlatJson::Impl {
-  simdjson::dom::parser parser;
+  od::parser parser;
   std::size_t configured_depth = 0;
   std::vector<char> padded;
   std::string paths;
   std::string prefix;
   std::string scratch;
-  std::vector<PendingLeaf> pending;
+  std::vector<char> unescaped;
+  std::vector<FlatField>* out = nullptr;  // FlatJson::fields_
+  std::vector<PathFixup> fixups;
   std::uint32_t element_counter = 0;
   event::Event* event = nullptr;
   bool invalid_utf8 = false;
 
-  // A top-level key whose bytes stay valid until the next parse (simdjson's string buffer).
+  // On-demand walk state: the padded copy of the text, the text itself, whether string values
+  // may view the text in place (it lies inside the event's raw message), and how many containers
+  // may nest (simdjson's DOM parser, used before, accepted max_depth - 1; deeper texts went to the
+  // fallback parser, and still do).
+  const char* pad_base = nullptr;
+  const char* src_base = nullptr;
+  bool in_place = false;
+  int max_nesting = 0;
+
+  // A top-level key whose bytes stay valid until the next parse (the padded copy of the text, or
+  // simdjson's string buffer for a key with escapes).
   std::string_view direct_key;
 
-  void Emit(event::Value v, std::uint32_t element) {
-    PendingLeaf p;
+  // Leaves are written in place: a temporary leaf (or Value) copied into the vector cost a
+  // store-forwarding stall on every field. Callers construct the value in the returned leaf.
+  FlatField& NewLeaf(std::uint32_t element) {
+    FlatField& f = out->emplace_back();
+    f.element = element;
     if (direct_key.data() != nullptr) {
-      p.direct = direct_key.data();
-      p.path_off = 0;
-      p.path_len = static_cast<std::uint32_t>(direct_key.size());
-      p.leaf_off = 0;
-      p.value = v;
-      p.element = element;
-      pending.push_back(p);
-      return;
+      f.path = direct_key;
+      f.leaf = direct_key;
+      return f;
     }
-    p.direct = nullptr;
-    p.path_off = static_cast<std::uint32_t>(paths.size());
-    p.path_len = static_cast<std::uint32_t>(prefix.size());
     const std::size_t dot = prefix.rfind('.');
-    p.leaf_off = dot == std::string::npos ? 0 : static_cast<std::uint32_t>(dot + 1);
-    p.value = v;
-    p.element = element;
+    fixups.push_back(PathFixup{static_cast<std::uint32_t>(out->size() - 1), static_cast<std::uint32_t>(paths.size()),
+                               static_cast<std::uint32_t>(prefix.size()),
+                               dot == std::string::npos ? 0u : static_cast<std::uint32_t>(dot + 1)});
     paths.append(prefix);
-    pending.push_back(p);
+    return f;
+  }
+  void Emit(event::Value v, std::uint32_t element) { NewLeaf(element).value = v; }
+  void EmitString(std::string_view s, std::uint32_t element) {
+    FlatField& f = NewLeaf(element);
+    ::new (&f.value) event::Value(event::Value::String(s));  // built in place (guaranteed elision)
   }
   std::size_t PushKey(std::string_view key) {
     const std::size_t old = prefix.size();
@@ -166,53 +291,139 @@ struct FlatJson::Impl {
     return old;
   }
 
-  // ---- simdjson DOM walk ----------------------------------------------------------------------
-  void Walk(simdjson::dom::element el, std::uint32_t element) {
-    using simdjson::dom::element_type;
-    switch (el.type()) {
-      case element_type::OBJECT: {
-        simdjson::dom::object obj = el.get_object().value_unsafe();
-        const bool top = prefix.empty() && element == 0;
-        for (simdjson::dom::key_value_pair kv : obj) {
-          const std::size_t old = PushKey(kv.key);
-          // Top-level scalars (the common flat NXLog shape) use the key in place: no copy.
-          const bool scalar = kv.value.type() != simdjson::dom::element_type::OBJECT &&
-                              kv.value.type() != simdjson::dom::element_type::ARRAY;
-          if (top && scalar && !kv.key.empty() && kv.key.find('.') == std::string_view::npos) direct_key = kv.key;
-          Walk(kv.value, element);
-          direct_key = {};
-          prefix.resize(old);
-        }
-        break;
+  // ---- simdjson On-Demand walk ----------------------------------------------------------------
+  // Strings without escapes are not copied at all when the text is the event's raw message: the
+  // value views the raw bytes (they are the same bytes). Strings with escapes are unescaped by
+  // simdjson (its own validation) and copied into the arena once. Returns false on anything the
+  // walk does not accept; the caller then runs the fallback parser, which decides (and locates
+  // the error), exactly as when simdjson's DOM parser refused a text.
+  static bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+  bool StringValue(od::value& v, std::uint32_t element) {
+    const std::string_view tok = v.raw_json_token();
+    // Consume the value (a peek alone would leave it to simdjson's skip logic, which takes a
+    // string followed by ':' for a key and so lets some malformed texts through).
+    od::raw_json_string consumed;
+    if (v.get_raw_json_string().get(consumed) != simdjson::SUCCESS) return false;
+    std::size_t n = tok.size();
+    while (n > 0 && IsWs(tok[n - 1])) --n;
+    if (n < 2 || tok[0] != '"' || tok[n - 1] != '"') return false;
+    const std::string_view body = tok.substr(1, n - 2);
+    if (!HasBackslash(body.data(), body.size())) {
+      if (in_place && !body.empty()) {
+        EmitString(std::string_view(src_base + (body.data() - pad_base), body.size()), element);
+      } else {
+        EmitString(event->CopyString(body), element);
       }
-      case element_type::ARRAY: {
-        simdjson::dom::array arr = el.get_array().value_unsafe();
-        for (simdjson::dom::element child : arr) Walk(child, ++element_counter);
-        break;
+      return true;
+    }
+    // Unescaped output is never longer than its escaped input; block stores may write 16 more.
+    if (unescaped.size() < body.size() + 16) unescaped.resize(body.size() + 16);
+    const std::ptrdiff_t len = UnescapeStrict(body.data(), body.size(), unescaped.data());
+    if (len < 0) return false;
+    EmitString(event->CopyString(std::string_view(unescaped.data(), static_cast<std::size_t>(len))), element);
+    return true;
+  }
+
+  bool NumberValue(od::value& v, std::uint32_t element) {
+    od::number_type t;
+    if (v.get_number_type().get(t) != simdjson::SUCCESS) return false;
+    switch (t) {
+      case od::number_type::signed_integer: {
+        std::int64_t i;
+        if (v.get_int64().get(i) != simdjson::SUCCESS) return false;
+        Emit(event::Value::Int(i), element);
+        return true;
       }
-      case element_type::STRING:
-        Emit(event::Value::String(event->CopyString(el.get_string().value_unsafe())), element);
-        break;
-      case element_type::INT64:
-        Emit(event::Value::Int(el.get_int64().value_unsafe()), element);
-        break;
-      case element_type::UINT64: {
+      case od::number_type::unsigned_integer: {
+        std::uint64_t u;
+        if (v.get_uint64().get(u) != simdjson::SUCCESS) return false;
         char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, el.get_uint64().value_unsafe());
+        auto r = std::to_chars(buf, buf + sizeof buf, u);
         Emit(event::Value::String(event->CopyString(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)))),
              element);
-        break;
+        return true;
       }
-      case element_type::DOUBLE:
-        Emit(event::Value::Float(el.get_double().value_unsafe()), element);
-        break;
-      case element_type::BOOL:
-        Emit(event::Value::Bool(el.get_bool().value_unsafe()), element);
-        break;
-      case element_type::NULL_VALUE:
-        Emit(event::Value(), element);
-        break;
+      case od::number_type::floating_point_number: {
+        double d;
+        if (v.get_double().get(d) != simdjson::SUCCESS) return false;
+        Emit(event::Value::Float(d), element);
+        return true;
+      }
+      default:
+        return false;  // beyond 64 bits: simdjson's DOM refused these too (the fallback keeps the text)
     }
+  }
+
+  // The key of `field` without a copy when it has no escapes (a view into the padded text).
+  static bool Key(od::field& field, std::string_view& key) {
+    const char* k = reinterpret_cast<const char*>(field.key().raw());
+    const char* p = k;
+    while (*p != '"') {
+      if (*p == '\\') return field.unescaped_key().get(key) == simdjson::SUCCESS;
+      ++p;
+    }
+    key = std::string_view(k, static_cast<std::size_t>(p - k));
+    return true;
+  }
+
+  bool WalkOd(od::value& v, std::uint32_t element, int nesting) {
+    od::json_type type;
+    if (v.type().get(type) != simdjson::SUCCESS) return false;
+    switch (type) {
+      case od::json_type::object: {
+        if (nesting >= max_nesting) return false;
+        od::object obj;
+        if (v.get_object().get(obj) != simdjson::SUCCESS) return false;
+        const bool top = prefix.empty() && element == 0;
+        for (auto fr : obj) {
+          if (fr.error() != simdjson::SUCCESS) return false;
+          od::field& field = fr.value_unsafe();  // by reference: a copy cost a store-forwarding stall
+          std::string_view key;
+          if (!Key(field, key)) return false;
+          od::value& child = field.value();
+          od::json_type ct;
+          if (child.type().get(ct) != simdjson::SUCCESS) return false;
+          const std::size_t old = PushKey(key);
+          // Top-level scalars (the common flat NXLog shape) use the key in place: no copy.
+          const bool scalar = ct != od::json_type::object && ct != od::json_type::array;
+          if (top && scalar && !key.empty() && key.find('.') == std::string_view::npos) direct_key = key;
+          const bool ok = WalkOd(child, element, nesting + 1);
+          direct_key = {};
+          prefix.resize(old);
+          if (!ok) return false;
+        }
+        return true;
+      }
+      case od::json_type::array: {
+        if (nesting >= max_nesting) return false;
+        od::array arr;
+        if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
+        for (auto er : arr) {
+          od::value child;
+          if (std::move(er).get(child) != simdjson::SUCCESS) return false;
+          if (!WalkOd(child, ++element_counter, nesting + 1)) return false;
+        }
+        return true;
+      }
+      case od::json_type::string:
+        return StringValue(v, element);
+      case od::json_type::number:
+        return NumberValue(v, element);
+      case od::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b) != simdjson::SUCCESS) return false;
+        Emit(event::Value::Bool(b), element);
+        return true;
+      }
+      case od::json_type::null: {
+        bool is_null = false;
+        if (v.is_null().get(is_null) != simdjson::SUCCESS || !is_null) return false;
+        Emit(event::Value(), element);
+        return true;
+      }
+    }
+    return false;
   }
 
   // ---- fallback scalar parser -----------------------------------------------------------------
@@ -425,7 +636,8 @@ bool Utf8Valid(std::string_view s) { return simdjson::validate_utf8(s.data(), s.
 Status FlatJson::Parse(std::string_view text, int max_depth, event::Event& event) {
   Impl& im = *impl_;
   fields_.clear();
-  im.pending.clear();
+  im.out = &fields_;
+  im.fixups.clear();
   im.paths.clear();
   im.prefix.clear();
   im.element_counter = 0;
@@ -450,7 +662,7 @@ Status FlatJson::Parse(std::string_view text, int max_depth, event::Event& event
   bool ok = false;
   try {
     if (im.configured_depth != static_cast<std::size_t>(max_depth)) {
-      if (im.parser.allocate(std::max<std::size_t>(text.size(), 4096), static_cast<std::size_t>(max_depth)) ==
+      if (im.parser.allocate(std::max<std::size_t>(text.size(), 4096), static_cast<std::size_t>(max_depth) + 1) ==
           simdjson::SUCCESS)
         im.configured_depth = static_cast<std::size_t>(max_depth);
     }
@@ -459,11 +671,20 @@ Status FlatJson::Parse(std::string_view text, int max_depth, event::Event& event
       if (im.padded.size() < need) im.padded.resize(need);
       std::memcpy(im.padded.data(), text.data(), text.size());
       std::memset(im.padded.data() + text.size(), 0, simdjson::SIMDJSON_PADDING);
-      simdjson::dom::element root;
-      if (im.parser.parse(reinterpret_cast<const std::uint8_t*>(im.padded.data()), text.size(), false).get(root) ==
-          simdjson::SUCCESS) {
-        im.Walk(root, 0);
-        ok = true;
+      im.pad_base = im.padded.data();
+      im.src_base = text.data();
+      const std::string_view raw = event.raw();
+      std::less_equal<const char*> le;
+      im.in_place = !raw.empty() && le(raw.data(), text.data()) && le(text.data() + text.size(), raw.data() + raw.size());
+      im.max_nesting = max_depth - 1;
+      od::document doc;
+      if (im.parser.iterate(im.padded.data(), text.size(), im.padded.size()).get(doc) == simdjson::SUCCESS) {
+        od::value root;
+        if (doc.get_value().get(root) == simdjson::SUCCESS && im.WalkOd(root, 0, 0)) {
+          // The whole text must be one value: anything after it is an error (the fallback says where).
+          const char* at = nullptr;
+          ok = doc.current_location().get(at) != simdjson::SUCCESS;
+        }
       }
     }
   } catch (...) {
@@ -474,7 +695,9 @@ Status FlatJson::Parse(std::string_view text, int max_depth, event::Event& event
     // simdjson refused (or could not run): the scalar parser accepts invalid UTF-8 and locates
     // every other error precisely.
     used_fallback_ = true;
-    im.pending.clear();
+    im.direct_key = {};
+    fields_.clear();
+    im.fixups.clear();
     im.paths.clear();
     im.prefix.clear();
     im.element_counter = 0;
@@ -486,22 +709,18 @@ Status FlatJson::Parse(std::string_view text, int max_depth, event::Event& event
       return Error(deep ? ErrorCode::kResourceExhausted : ErrorCode::kParse, fb.error);
     }
     fb.SkipWs();
-    if (fb.pos != text.size())
+    if (fb.pos != text.size()) {
+      fields_.clear();
       return Error(ErrorCode::kParse, AtByte(fb.pos, "unexpected data after the JSON value"));
+    }
     invalid_utf8_ = im.invalid_utf8 && !Utf8Valid(text);
   }
 
-  fields_.reserve(im.pending.size());
   const char* base = im.paths.data();
-  for (const PendingLeaf& p : im.pending) {
-    if (p.direct != nullptr) {
-      const std::string_view path(p.direct, p.path_len);
-      fields_.push_back(FlatField{path, path, p.value, p.element});
-      continue;
-    }
-    FlatField f{std::string_view(base + p.path_off, p.path_len),
-                std::string_view(base + p.path_off + p.leaf_off, p.path_len - p.leaf_off), p.value, p.element};
-    fields_.push_back(f);
+  for (const PathFixup& p : im.fixups) {
+    FlatField& f = fields_[p.index];
+    f.path = std::string_view(base + p.path_off, p.path_len);
+    f.leaf = std::string_view(base + p.path_off + p.leaf_off, p.path_len - p.leaf_off);
   }
   return Ok();
 }

@@ -10,10 +10,13 @@
 //    ({"d":[{"n":1},{"n":2}]} gives "d.n"=1, "d.n"=2); each leaf records the ordinal of its
 //    innermost array element so that normalizers can pair siblings (evtx_dump "Data" arrays).
 //  - Empty objects and arrays produce no leaf. null is kept as a null value.
-//  - Strings are unescaped and copied into the event's arena; numbers become Int (int64) or Float;
-//    integers beyond int64 are kept as their decimal text.
+//  - Strings are unescaped into the event's arena; numbers become Int (int64) or Float; integers
+//    beyond int64 are kept as their decimal text. A string without escapes is not copied when the
+//    text lies inside the event's raw() (the pipeline's case): its value views those bytes.
 //
-// The fast path is simdjson (DOM). When simdjson refuses the text, a small scalar parser of our
+// The fast path is simdjson On-Demand (stage 1 dispatched at run time to the CPU's best kernel;
+// the walk visits every value, so the whole text is still checked, and depth limits are those of
+// the DOM parser used before). When simdjson refuses the text, a small scalar parser of our
 // own runs instead: it accepts invalid UTF-8 inside strings (the bytes are kept as they are and the
 // caller flags the event), and otherwise reports the exact byte offset and reason of the error.
 // Depth beyond ParseContext::max_json_depth and texts beyond max_message_bytes are refused.

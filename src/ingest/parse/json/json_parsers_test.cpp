@@ -247,6 +247,79 @@ TEST(FlatJson, ArraysAreMultiValuedAndNestedObjectsDotted) {
   EXPECT_EQ(got, "a.b=1;a.b=x;a.b.c=true;n=;big=18446744073709551615;k\"q=2.5;");
 }
 
+// Values of a text inside the event's raw message view it when they have no escapes; escaped
+// values are unescaped (simdjson's rules) into the arena; a text elsewhere is copied.
+TEST(FlatJson, PlainStringsViewTheRawMessageEscapedOnesAreUnescaped) {
+  FlatJson flat;
+  event::Event e;
+  e.set_raw(R"({"a":"plain","b":"x\ny\t\\z","c":"\u00e9\ud83d\ude00\/","d":"","n":1})");
+  ASSERT_TRUE(flat.Parse(e.raw(), 64, e).ok());
+  EXPECT_FALSE(flat.used_fallback());
+  ASSERT_EQ(flat.fields().size(), 5u);
+  const std::string_view raw = e.raw();
+  auto inside_raw = [&](std::string_view v) { return v.data() >= raw.data() && v.data() + v.size() <= raw.data() + raw.size(); };
+  const event::Value& a = flat.fields()[0].value;
+  EXPECT_EQ(a.str(), "plain");
+  EXPECT_TRUE(inside_raw(a.str()));
+  EXPECT_EQ(flat.fields()[1].value.str(), "x\ny\t\\z");
+  EXPECT_FALSE(inside_raw(flat.fields()[1].value.str()));
+  EXPECT_EQ(flat.fields()[2].value.str(), "\xC3\xA9\xF0\x9F\x98\x80/");
+  EXPECT_EQ(flat.fields()[3].value.str(), "");
+  EXPECT_EQ(flat.fields()[4].path, "n");
+
+  // Not inside raw(): copied, so the values outlive the caller's buffer.
+  event::Event e2;
+  std::string text = R"({"a":"plain","b":"q\"uote"})";
+  ASSERT_TRUE(flat.Parse(text, 64, e2).ok());
+  const std::string_view va = flat.fields()[0].value.str(), vb = flat.fields()[1].value.str();
+  text.assign(text.size(), '#');
+  EXPECT_EQ(va, "plain");
+  EXPECT_EQ(vb, "q\"uote");
+}
+
+// The On-Demand walk consumes every value, so texts that only a lazy reader would let through
+// (a string followed by ':' inside an array or after an object member, trailing data) are refused
+// with the fallback parser's located error; escapes simdjson refuses (a lone surrogate) go to the
+// fallback parser, which keeps the text as U+FFFD, as before.
+TEST(FlatJson, MalformedTextsAreRefusedWhereverTheyBreak) {
+  FlatJson flat;
+  for (const std::string_view bad :
+       {R"({"d":[{"n":"x"},"t":"a"}]})", R"({"a":"b":"c"})", R"({"a":"x"}})", R"({"a":"x"} {"b":1})",
+        R"({"a":"x\q"})", R"({"a":1,})", R"({"a":tru})", R"({"a":[1 2]})"}) {
+    event::Event e;
+    e.set_raw(bad);
+    auto st = flat.Parse(e.raw(), 64, e);
+    EXPECT_FALSE(st.ok()) << bad;
+    if (!st.ok()) {
+      EXPECT_NE(st.error().message().find("JSON at byte "), std::string::npos) << st.error().message();
+    }
+    EXPECT_TRUE(flat.fields().empty()) << bad;
+  }
+  event::Event e;
+  e.set_raw(R"({"a":"\ud800x","b":"\udc00"})");
+  ASSERT_TRUE(flat.Parse(e.raw(), 64, e).ok());
+  EXPECT_TRUE(flat.used_fallback());
+  ASSERT_EQ(flat.fields().size(), 2u);
+  EXPECT_EQ(flat.fields()[0].value.str(), "\xEF\xBF\xBDx");
+  EXPECT_EQ(flat.fields()[1].value.str(), "\xEF\xBF\xBD");
+}
+
+// Depth limits are unchanged: max_depth - 1 nested containers on the fast path, max_depth through
+// the fallback parser, one more is refused.
+TEST(FlatJson, DepthLimitBoundary) {
+  FlatJson flat;
+  auto nested = [](int n) { return std::string(static_cast<std::size_t>(n), '[') + "1" + std::string(static_cast<std::size_t>(n), ']'); };
+  event::Event e;
+  ASSERT_TRUE(flat.Parse(nested(15), 16, e).ok());
+  EXPECT_FALSE(flat.used_fallback());
+  ASSERT_TRUE(flat.Parse(nested(16), 16, e).ok());
+  EXPECT_TRUE(flat.used_fallback());
+  ASSERT_EQ(flat.fields().size(), 1u);
+  auto st = flat.Parse(nested(17), 16, e);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), ErrorCode::kResourceExhausted);
+}
+
 // ---- Suricata ------------------------------------------------------------------------------
 
 TEST(SuricataEve, Alert) {
