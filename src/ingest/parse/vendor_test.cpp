@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <stdexcept>
 
 #include "core/registry.h"
 #include "ingest/parse/text_test_util.h"
@@ -27,7 +28,9 @@ class VendorTest : public ::testing::Test {
   }
   VendorParser& P(const std::string& name) {
     auto it = parsers_->find(name);
-    EXPECT_NE(it, parsers_->end()) << name;
+    // A missing mapping (content not found: MEDSOC_SOURCE_DIR unset) fails the test, which gtest
+    // reports with this message, instead of dereferencing end().
+    if (it == parsers_->end()) throw std::runtime_error("vendor mapping not loaded: " + name + " (MEDSOC_SOURCE_DIR?)");
     return *it->second;
   }
   static inline auto* parsers_ = new std::map<std::string, std::unique_ptr<VendorParser>>();
