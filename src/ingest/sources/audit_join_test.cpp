@@ -220,6 +220,57 @@ TEST_F(AuditJoinTest, TcpEventWithoutEoeIsEmittedAfterTheJoinTimeout) {
   EXPECT_EQ(rows[0].fields.at("auditd.message_type"), "SYSCALL|EXECVE");
 }
 
+void SendUdp(std::uint16_t port, const std::string& datagram, const char* from = "127.0.0.1") {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from, &src.sin_addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a)),
+            static_cast<ssize_t>(datagram.size()));
+  ::close(fd);
+}
+
+// UDP: records are joined per sender address. Two senders interleave records with the same
+// serial: each gets its own event; the one without EOE is released by the join timeout.
+TEST_F(AuditJoinTest, UdpRecordsAreJoinedPerSender) {
+  Pipeline p({.parse_workers = 1}, registry_, sink_);
+  auto src = p.AddSource({.name = "udp", .format = "auto"});
+  ASSERT_TRUE(src.ok());
+  ASSERT_TRUE(p.Start().ok());
+  SyslogServer srv(p, {.batch_events = 100, .batch_millis = 5});
+  ASSERT_TRUE(srv.Add({.name = "udp", .protocol = ListenerProtocol::kUdp, .listen = "127.0.0.1:0"}, *src).ok());
+  ASSERT_TRUE(srv.Start().ok());
+  const std::uint16_t port = srv.port("udp");
+  const std::string other = "<14>Nov 22 10:00:00 web2 audispd: ";
+  SendUdp(port, Syslog(kSyscall), "127.0.0.1");
+  SendUdp(port, other + kSyscall, "127.0.0.2");
+  SendUdp(port, Syslog(kExecve), "127.0.0.1");
+  SendUdp(port, "<86>Nov 22 10:00:00 web1 sshd[5]: Accepted password for bob from 10.0.0.9 port 22 ssh2",
+          "127.0.0.1");
+  SendUdp(port, other + kExecve, "127.0.0.2");
+  for (const char* r : {kCwd, kPath, kProctitle, kEoe}) SendUdp(port, Syslog(r), "127.0.0.1");
+  // 127.0.0.1's event closes with its EOE; 127.0.0.2's has none and waits for the timeout.
+  ASSERT_TRUE(sink_.WaitFor(3));
+  srv.Stop();
+  p.Stop();
+  const auto rows = sink_.rows();
+  ASSERT_EQ(rows.size(), 3u);
+  const FieldSink::Row* web1 = sink_.Find(rows, "web1 audispd: type=SYSCALL");
+  ASSERT_NE(web1, nullptr);
+  ExpectJoinedExecve(*web1);
+  EXPECT_EQ(web1->fields.at("log.source.address"), "127.0.0.1");
+  const FieldSink::Row* web2 = sink_.Find(rows, "web2 audispd: type=SYSCALL");
+  ASSERT_NE(web2, nullptr);
+  EXPECT_EQ(web2->fields.at("auditd.message_type"), "SYSCALL|EXECVE");
+  EXPECT_EQ(web2->fields.at("log.source.address"), "127.0.0.2");
+  EXPECT_NE(sink_.Find(rows, "Accepted password"), nullptr);
+}
+
 std::uint64_t CheckpointOffset(const fs::path& cp) {
   std::ifstream in(cp);
   std::stringstream ss;

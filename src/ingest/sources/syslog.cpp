@@ -20,6 +20,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "core/time.h"
 #include "ingest/framing.h"
@@ -496,7 +497,8 @@ void SyslogServer::Impl::Accept(ListenerState* l) {
 class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
  public:
   UdpReceiver(SyslogServer::Impl& srv, ListenerState& l)
-      : srv_(srv), l_(l), strand_(asio::make_strand(srv.ioc)), flush_(strand_), batcher_(srv.pipeline, l.source, srv.options.batch_events) {
+      : srv_(srv), l_(l), strand_(asio::make_strand(srv.ioc)), flush_(strand_), batcher_(srv.pipeline, l.source, srv.options.batch_events),
+        join_audit_(text::AuditdJoiner::AppliesToFormat(l.source->spec().format)) {
     buf_.resize(65536);
   }
 
@@ -552,9 +554,19 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
           peer_ = ip.to_string();
           l_.Resolve(bytes, tenant_, source_name_, dataset_);
         }
-        batcher_.Add(msg, truncated, tenant_, source_name_, core::Now(), peer_, dataset_);
+        const core::Timestamp now = core::Now();
+        if (join_audit_ && !truncated && text::AuditdJoiner::IsRecord(msg) &&
+            (audit_.count(peer_) > 0 || audit_.size() < kMaxAuditSenders)) {
+          AuditSender& a = audit_[peer_];
+          if (a.peer.empty()) a = {{}, tenant_, source_name_, peer_, dataset_};
+          a.joiner.Add(msg, now, [&](std::string_view joined) {
+            batcher_.Add(joined, false, a.tenant, a.source_name, now, a.peer, a.dataset);
+          });
+        } else {
+          batcher_.Add(msg, truncated, tenant_, source_name_, now, peer_, dataset_);
+        }
         if (batcher_.ready() > 0) batcher_.Submit();
-        if (batcher_.has_current() || batcher_.ready() > 0) ArmFlush();
+        if (batcher_.has_current() || batcher_.ready() > 0 || !audit_.empty()) ArmFlush();
       }
     }
     Receive();
@@ -567,9 +579,30 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
     flush_.async_wait([self = shared_from_this()](const error_code& ec) {
       self->flush_armed_ = false;
       if (ec || self->closing_) return;
+      self->FlushAudit(false);
       self->batcher_.Seal();
-      if (!self->batcher_.Submit()) self->ArmFlush();  // try again later; new datagrams are dropped meanwhile
+      // Try again later when the pipeline refused (new datagrams are dropped meanwhile), and keep
+      // checking the join timeout while audit records are held.
+      if (!self->batcher_.Submit() || !self->audit_.empty()) self->ArmFlush();
     });
+  }
+
+  // Emits the audit events whose group timed out (all of them when `all`), and forgets senders
+  // with nothing held.
+  void FlushAudit(bool all) {
+    const core::Timestamp now = core::Now();
+    for (auto it = audit_.begin(); it != audit_.end();) {
+      AuditSender& a = it->second;
+      auto emit = [&](std::string_view joined) {
+        batcher_.Add(joined, false, a.tenant, a.source_name, now, a.peer, a.dataset);
+      };
+      if (all) {
+        a.joiner.FlushAll(emit);
+      } else {
+        a.joiner.Flush(now, emit);
+      }
+      it = a.joiner.open_groups() == 0 ? audit_.erase(it) : std::next(it);
+    }
   }
 
   void Shutdown() {
@@ -584,6 +617,7 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
   }
 
   void Drain() {
+    FlushAudit(true);
     batcher_.Seal();
     if (batcher_.Submit()) return Finish();
     if (give_up_) {
@@ -611,6 +645,16 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
   udp::endpoint sender_;
   asio::ip::address last_ip_;
   std::string tenant_, source_name_, peer_, dataset_;
+  // Audit records are joined per sender address (a datagram carries no connection): one joiner
+  // each, for at most kMaxAuditSenders senders at a time; records of further senders are stored
+  // unjoined. A sender is forgotten once nothing of it is held.
+  struct AuditSender {
+    text::AuditdJoiner joiner;
+    std::string tenant, source_name, peer, dataset;
+  };
+  static constexpr std::size_t kMaxAuditSenders = 4096;
+  const bool join_audit_;
+  std::unordered_map<std::string, AuditSender> audit_;
   SyslogServer::Impl::CloserIt closer_;
   bool closing_ = false, finished_ = false, flush_armed_ = false, give_up_ = false;
 };
