@@ -466,6 +466,88 @@ void RegisterAssetRoutes(Router& router, ApiServices& s, assets::AssetLedger& le
                return JsonResponse(202, ScanJson(*r));
              });
 
+  // ---- scan schedules (per tenant; cron or interval; inside the maintenance windows) ----
+  auto schedule_json = [](const assets::ScheduleStatus& st) {
+    const auto& s = st.schedule;
+    return Json{{"name", s.name}, {"targets", s.targets}, {"ports", s.ports},
+                {"cron", s.cron.empty() ? Json(nullptr) : Json(s.cron)},
+                {"interval_minutes", s.cron.empty() ? Json(s.interval_minutes) : Json(nullptr)},
+                {"external", s.external}, {"rate", s.rate}, {"enabled", s.enabled},
+                {"source", st.from_config ? "config" : "api"}, {"created_at", Time(s.created_at)},
+                {"last_run", Time(st.last_run)}, {"last_status", st.last_status},
+                {"next_run", st.next_run ? Time(*st.next_run) : Json(nullptr)}};
+  };
+  router.Add({.method = Method::kGet, .pattern = "/api/v1/scan-schedules", .permission = Permission::kAssetsRead,
+              .summary = "Scheduled scans of the current tenant with their last and next run", .tag = "scans"},
+             [scans, schedule_json](RequestContext& ctx) {
+               if (!scans) return ErrorResponse(503, "unavailable", "the scanner is not configured");
+               auto list = scans->ListSchedules(ctx.scope());
+               if (!list.ok()) return ErrorFrom(list.error());
+               Json items = Json::array();
+               for (const auto& st : *list) items.push_back(schedule_json(st));
+               return JsonResponse(200, {{"items", items}});
+             });
+
+  router.Add({.method = Method::kPut, .pattern = "/api/v1/scan-schedules/{name}", .permission = Permission::kAssetsWrite,
+              .summary = "Create or replace a scheduled scan (cron expression or interval; external: feeds the "
+                         "exposure ledger)",
+              .tag = "scans",
+              .request_schema = R"({"type":"object","required":["targets"],"properties":{"targets":{"type":"string"},
+                "ports":{"type":"string"},"cron":{"type":"string"},"interval_minutes":{"type":"integer"},
+                "external":{"type":"boolean"},"rate":{"type":"integer"},"enabled":{"type":"boolean"}}})"},
+             [scans, schedule_json](RequestContext& ctx) {
+               if (!scans) return ErrorResponse(503, "unavailable", "the scanner is not configured");
+               const std::string name = ctx.request().path_params["name"];
+               ctx.audit_target = "scan-schedule:" + name;
+               auto body = ctx.JsonBody();
+               if (!body.ok()) return ErrorFrom(body.error());
+               auto targets = RequiredString(*body, "targets");
+               if (!targets.ok()) return ErrorFrom(targets.error());
+               auto ports = OptionalString(*body, "ports");
+               auto cron = OptionalString(*body, "cron");
+               auto interval = OptionalInt(*body, "interval_minutes");
+               auto rate = OptionalInt(*body, "rate");
+               auto external = OptionalBool(*body, "external");
+               auto enabled = OptionalBool(*body, "enabled");
+               if (!ports.ok()) return ErrorFrom(ports.error());
+               if (!cron.ok()) return ErrorFrom(cron.error());
+               if (!interval.ok()) return ErrorFrom(interval.error());
+               if (!rate.ok()) return ErrorFrom(rate.error());
+               if (!external.ok()) return ErrorFrom(external.error());
+               if (!enabled.ok()) return ErrorFrom(enabled.error());
+               if (cron->has_value() && interval->has_value())
+                 return ErrorResponse(400, "invalid_argument", "give either cron or interval_minutes, not both");
+               const std::int64_t minutes = interval->value_or(1440);
+               if (minutes < 0 || minutes > 525600 || rate->value_or(0) < 0 || rate->value_or(0) > 1000000)
+                 return ErrorResponse(400, "invalid_argument", "interval_minutes or rate out of range");
+               auto r = scans->PutSchedule(ctx.scope(), {.name = name, .targets = *targets,
+                                                         .ports = ports->value_or(""),
+                                                         .interval_minutes = static_cast<int>(minutes),
+                                                         .external = external->value_or(false),
+                                                         .rate = static_cast<int>(rate->value_or(0)),
+                                                         .cron = cron->value_or(""),
+                                                         .enabled = enabled->value_or(true)});
+               if (!r.ok()) return ErrorFrom(r.error());
+               ctx.audit_detail = "targets " + r->targets + " ports " + r->ports +
+                                  (r->cron.empty() ? " every " + std::to_string(r->interval_minutes) + " min"
+                                                   : " cron " + r->cron) +
+                                  (r->external ? " external" : "");
+               return JsonResponse(200, schedule_json({.schedule = *r}));
+             });
+
+  router.Add({.method = Method::kDelete, .pattern = "/api/v1/scan-schedules/{name}",
+              .permission = Permission::kAssetsWrite, .summary = "Delete a scheduled scan", .tag = "scans",
+              .success_status = 204},
+             [scans](RequestContext& ctx) {
+               if (!scans) return ErrorResponse(503, "unavailable", "the scanner is not configured");
+               const std::string name = ctx.request().path_params["name"];
+               ctx.audit_target = "scan-schedule:" + name;
+               if (auto st = scans->DeleteSchedule(ctx.scope(), name); !st.ok()) return ErrorFrom(st.error());
+               Response r;
+               r.status = 204;
+               return r;
+             });
+
   router.Add({.method = Method::kPost, .pattern = "/api/v1/scans/{id}/cancel", .permission = Permission::kAssetsWrite,
               .summary = "Cancel a running scan", .tag = "scans", .success_status = 204},
              [scans](RequestContext& ctx) {
@@ -516,9 +598,27 @@ void RegisterAssetRoutes(Router& router, ApiServices& s, assets::AssetLedger& le
              });
 
   router.Add({.method = Method::kGet, .pattern = "/api/v1/domains", .permission = Permission::kAssetsRead,
-              .summary = "The domain inventory", .tag = "exposure"},
+              .summary = "The domain inventory (manual, certificate SANs and reverse DNS from scans, resolved "
+                         "addresses)",
+              .tag = "exposure"},
              [&ledger](RequestContext& ctx) {
                auto list = ledger.ListDomains(ctx.scope());
+               if (!list.ok()) return ErrorFrom(list.error());
+               Json items = Json::array();
+               for (const auto& d : *list)
+                 items.push_back({{"name", d.name}, {"source", d.source}, {"addresses", d.addresses},
+                                  {"asset_id", d.asset_id}, {"first_seen", Time(d.first_seen)},
+                                  {"last_seen", Time(d.last_seen)}});
+               return JsonResponse(200, {{"items", items}});
+             });
+
+  router.Add({.method = Method::kPost, .pattern = "/api/v1/domains/resolve", .permission = Permission::kAssetsWrite,
+              .summary = "Resolve every domain of the inventory (A/AAAA) and map it to the asset it points at",
+              .tag = "exposure"},
+             [scans](RequestContext& ctx) {
+               if (!scans) return ErrorResponse(503, "unavailable", "the scanner is not configured");
+               ctx.audit_target = "domains";
+               auto list = scans->ResolveDomains(ctx.scope());
                if (!list.ok()) return ErrorFrom(list.error());
                Json items = Json::array();
                for (const auto& d : *list)

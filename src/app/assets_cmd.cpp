@@ -138,6 +138,7 @@ Result<assets::ScanServiceOptions> ServerScanOptions(const Options& options, con
   const auto& a = options.assets;
   assets::ScanServiceOptions base;
   base.fingerprints_dir = content_dir + "/fingerprints";
+  base.snmp_community = a.scan.snmp_community;
   return assets::MakeScanServiceOptions({.allow = a.scan.allow, .exclude = a.scan.exclude, .fragile = a.scan.fragile,
                                          .windows = a.scan.windows, .rate = a.scan.rate, .type = a.scan.type,
                                          .default_ports = a.scan.default_ports,

@@ -41,7 +41,8 @@ Result<std::string> HexBytes(std::string_view hex) {
 
 const std::set<std::string>& KnownBuilders() {
   static const std::set<std::string> b = {"dicom_echo", "hl7_query", "snmp_get", "dns_version", "ntp_client",
-                                          "tls_hello",  "http_get",  "netbios_stat", "bacnet_whois", "modbus_id"};
+                                          "tls_hello",  "http_get",  "netbios_stat", "bacnet_whois", "modbus_id",
+                                          "mdns_services"};
   return b;
 }
 
@@ -399,10 +400,10 @@ std::vector<std::string> FingerprintDb::ServiceNames() const {
 }
 
 Identification FingerprintDb::Identify(std::string_view probe, std::string_view response,
-                                       const std::map<std::string, std::string>& fields) const {
+                                       const std::map<std::string, std::string>& fields, bool probe_only) const {
   Identification soft;
   for (const auto& m : matches_) {
-    if (m.probe != "*" && m.probe != probe) continue;
+    if (m.probe != probe && (probe_only || m.probe != "*")) continue;
     std::string_view subject = response;
     if (m.field != "raw") {
       auto it = fields.find(m.field);

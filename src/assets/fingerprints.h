@@ -108,9 +108,11 @@ class FingerprintDb {
   // Distinct service names the database can identify (by a match, not only by port).
   std::vector<std::string> ServiceNames() const;
 
-  // Matches a response to `probe` (decoded `fields` included) against the database.
+  // Matches a response to `probe` (decoded `fields` included) against the database. With
+  // `probe_only`, only the probe's own matches count, not the generic `probe: "*"` ones (UDP: an
+  // SSDP answer is HTTP-shaped but is not a web server).
   Identification Identify(std::string_view probe, std::string_view response,
-                          const std::map<std::string, std::string>& fields) const;
+                          const std::map<std::string, std::string>& fields, bool probe_only = false) const;
 
  private:
   void LoadDocument(std::string_view text, const std::string& file, std::vector<Error>& errors);

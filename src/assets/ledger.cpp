@@ -1331,4 +1331,112 @@ Result<std::vector<Domain>> AssetLedger::ListDomains(const TenantScope& scope) {
   return out;
 }
 
+namespace {
+
+// A DNS name fit for the domain inventory, lower-cased without a trailing dot; "" when not one.
+std::string DomainName(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  if (name.empty() || name.size() > 253 || NormalizeIp(name)) return "";
+  if (name.find('.') == std::string::npos) return "";  // a bare host name is not a domain
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    const bool wildcard = c == '*' && i == 0 && name.size() > 2 && name[1] == '.';
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.' && !wildcard) return "";
+  }
+  if (name.find("..") != std::string::npos || name.front() == '.') return "";
+  return name;
+}
+
+}  // namespace
+
+Result<int> AssetLedger::ObserveDomains(const TenantScope& scope, const std::vector<Domain>& seen) {
+  const std::string& t = scope.tenant_id();
+  std::lock_guard lock(impl_->mu);
+  const core::Timestamp at = core::Now();
+  int fresh = 0;
+  MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*impl_->db));
+  for (const auto& d : seen) {
+    const std::string name = DomainName(d.name);
+    if (name.empty()) continue;
+    MEDSOC_ASSIGN_OR_RETURN(auto st, impl_->db->Prepare("SELECT addresses, asset_id FROM domains WHERE tenant_id = ? "
+                                                        "AND name = ?"));
+    MEDSOC_TRY(st->BindAll(t, name));
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) {
+      MEDSOC_TRY(impl_->Exec("INSERT INTO domains (tenant_id, name, source, addresses, asset_id, first_seen, last_seen) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             t, name, d.source.empty() ? "scan" : d.source, Json(d.addresses).dump(), d.asset_id, at.ns,
+                             at.ns));
+      ++fresh;
+      continue;
+    }
+    std::vector<std::string> addresses = ListFromJson(st->ColumnText(0));
+    std::string asset_id = st->ColumnText(1);
+    st->Reset();
+    for (const auto& a : d.addresses)
+      if (std::find(addresses.begin(), addresses.end(), a) == addresses.end()) addresses.push_back(a);
+    if (asset_id.empty()) asset_id = d.asset_id;
+    MEDSOC_TRY(impl_->Exec("UPDATE domains SET addresses = ?, asset_id = ?, last_seen = ? WHERE tenant_id = ? AND "
+                           "name = ?", Json(addresses).dump(), asset_id, at.ns, t, name));
+  }
+  MEDSOC_TRY(tx.Commit());
+  return fresh;
+}
+
+// ---- scan schedules ----
+
+namespace {
+constexpr std::string_view kScheduleKey = "assets.scan_schedule/";
+}
+
+Status AssetLedger::PutScheduleJson(const TenantScope& scope, const std::string& name, const std::string& json) {
+  if (name.empty()) return Error(ErrorCode::kInvalidArgument, "schedule name is required");
+  std::lock_guard lock(impl_->mu);
+  MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*impl_->db));
+  MEDSOC_TRY(impl_->Exec("INSERT INTO settings (tenant_id, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT "
+                         "(tenant_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                         scope.tenant_id(), std::string(kScheduleKey) + name, json, core::Now().ns));
+  return tx.Commit();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> AssetLedger::ListScheduleJson(const TenantScope& scope) {
+  std::lock_guard lock(impl_->mu);
+  MEDSOC_ASSIGN_OR_RETURN(auto st, impl_->db->Prepare("SELECT substr(key, ?), value FROM settings WHERE tenant_id = ? "
+                                                      "AND substr(key, 1, ?) = ? ORDER BY key"));
+  const int n = static_cast<int>(kScheduleKey.size());
+  MEDSOC_TRY(st->BindAll(n + 1, scope.tenant_id(), n, std::string(kScheduleKey)));
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out.emplace_back(st->ColumnText(0), st->ColumnText(1));
+  }
+  return out;
+}
+
+Status AssetLedger::DeleteSchedule(const TenantScope& scope, const std::string& name) {
+  std::lock_guard lock(impl_->mu);
+  MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*impl_->db));
+  MEDSOC_TRY(impl_->Exec("DELETE FROM settings WHERE tenant_id = ? AND key = ?", scope.tenant_id(),
+                         std::string(kScheduleKey) + name));
+  if (impl_->db->Changes() == 0) return Error(ErrorCode::kNotFound, "schedule " + name + " not found");
+  return tx.Commit();
+}
+
+Result<std::vector<AssetLedger::StoredSchedule>> AssetLedger::AllScheduleJson() {
+  std::lock_guard lock(impl_->mu);
+  MEDSOC_ASSIGN_OR_RETURN(auto st, impl_->db->Prepare("SELECT tenant_id, substr(key, ?), value FROM settings WHERE "
+                                                      "tenant_id <> '*' AND substr(key, 1, ?) = ? ORDER BY tenant_id, key"));
+  const int n = static_cast<int>(kScheduleKey.size());
+  MEDSOC_TRY(st->BindAll(n + 1, n, std::string(kScheduleKey)));
+  std::vector<StoredSchedule> out;
+  while (true) {
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out.push_back({st->ColumnText(0), st->ColumnText(1), st->ColumnText(2)});
+  }
+  return out;
+}
+
 }  // namespace medsoc::assets

@@ -186,6 +186,23 @@ class AssetLedger {
                                                 const std::string& scan_id);
   Status PutDomain(const store::TenantScope& scope, const Domain& domain);
   Result<std::vector<Domain>> ListDomains(const store::TenantScope& scope);
+  // Names seen by a scan (certificate SANs, reverse DNS): each is lower-cased and checked (letters,
+  // digits, '-', '_', '.', a leading "*."; at most 253 characters; IP addresses are skipped). A
+  // known name gets the addresses merged in, an asset when it had none, and last_seen; an unknown
+  // one is added with the given source. Returns how many were new.
+  Result<int> ObserveDomains(const store::TenantScope& scope, const std::vector<Domain>& seen);
+
+  // --- scan schedules ---
+  // Stored per tenant as JSON text in the settings table (key "assets.scan_schedule/<name>");
+  // ScanService checks and interprets them. Delete: kNotFound when absent.
+  Status PutScheduleJson(const store::TenantScope& scope, const std::string& name, const std::string& json);
+  Result<std::vector<std::pair<std::string, std::string>>> ListScheduleJson(const store::TenantScope& scope);
+  Status DeleteSchedule(const store::TenantScope& scope, const std::string& name);
+  struct StoredSchedule {
+    std::string tenant, name, json;
+  };
+  // Every tenant's schedules (the server's scheduler).
+  Result<std::vector<StoredSchedule>> AllScheduleJson();
 
   ~AssetLedger();
 

@@ -221,5 +221,28 @@ TEST_F(LedgerTest, ExposuresAndScans) {
   EXPECT_EQ(ledger->ListExposures(scope)->size(), 2u);
 }
 
+TEST_F(LedgerTest, DomainsFromScansMergeAndAreChecked) {
+  ASSERT_TRUE(ledger->PutDomain(scope, {.name = "his.hospital.example", .addresses = {"10.0.0.9"}}).ok());
+  auto added = ledger->ObserveDomains(
+      scope, {{.name = "HIS.Hospital.Example.", .source = "certificate", .addresses = {"10.0.0.5"}, .asset_id = "a1"},
+              {.name = "*.pacs.hospital.example", .source = "certificate", .addresses = {"10.0.0.5"}},
+              {.name = "10.0.0.5", .source = "certificate"},        // an IP SAN is not a domain
+              {.name = "pacs-gw01", .source = "dns"},                // nor a bare host name
+              {.name = "bad name.example", .source = "certificate"},  // nor text with spaces
+              {.name = "a..b.example", .source = "certificate"},
+              {.name = "x.*.example", .source = "certificate"}});
+  ASSERT_TRUE(added.ok()) << added.error().ToString();
+  EXPECT_EQ(*added, 1);
+  auto list = ledger->ListDomains(scope);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "*.pacs.hospital.example");
+  EXPECT_EQ((*list)[0].source, "certificate");
+  EXPECT_EQ((*list)[1].name, "his.hospital.example");
+  EXPECT_EQ((*list)[1].source, "manual");  // the curated entry keeps its source
+  EXPECT_EQ((*list)[1].addresses, (std::vector<std::string>{"10.0.0.9", "10.0.0.5"}));
+  EXPECT_EQ((*list)[1].asset_id, "a1");
+  EXPECT_TRUE(ledger->ListDomains(TenantScope::Of("other"))->empty());
+}
+
 }  // namespace
 }  // namespace medsoc::assets

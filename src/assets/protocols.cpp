@@ -262,8 +262,10 @@ std::string BerTlv(std::uint8_t tag, std::string_view body) {
   return s;
 }
 
-constexpr std::string_view kOidSysDescr = "\x2b\x06\x01\x02\x01\x01\x01\x00";
-constexpr std::string_view kOidSysName = "\x2b\x06\x01\x02\x01\x01\x05\x00";
+// 1.3.6.1.2.1.1.1.0 and 1.3.6.1.2.1.1.5.0 (the instances; a string_view built from the literal
+// alone would stop at the trailing 0 and ask for the object, which agents answer noSuchInstance).
+constexpr std::string_view kOidSysDescr("\x2b\x06\x01\x02\x01\x01\x01\x00", 8);
+constexpr std::string_view kOidSysName("\x2b\x06\x01\x02\x01\x01\x05\x00", 8);
 
 std::string DnsName(std::string_view dotted) {
   std::string out;
@@ -279,6 +281,30 @@ std::string DnsName(std::string_view dotted) {
   }
   out.push_back('\0');
   return out;
+}
+
+// Reads the (possibly compressed, RFC 1035 4.1.4) name at `pos` of the whole message `msg` as
+// dotted text; "" when malformed. Pointers must point backwards and at most 32 are followed, so a
+// hostile message cannot loop.
+std::string ReadDnsName(std::string_view msg, size_t pos) {
+  std::string out;
+  for (int jumps = 0, labels = 0; pos < msg.size() && labels < 128; ++labels) {
+    const auto l = static_cast<std::uint8_t>(msg[pos]);
+    if (l == 0) return out;
+    if ((l & 0xc0) == 0xc0) {
+      if (pos + 1 >= msg.size() || ++jumps > 32) return "";
+      const size_t target = (static_cast<size_t>(l & 0x3f) << 8) | static_cast<std::uint8_t>(msg[pos + 1]);
+      if (target >= pos) return "";
+      pos = target;
+      continue;
+    }
+    if ((l & 0xc0) != 0 || pos + 1 + l > msg.size()) return "";
+    if (!out.empty()) out.push_back('.');
+    out.append(msg.substr(pos + 1, l));
+    if (out.size() > 255) return "";
+    pos += 1 + l;
+  }
+  return "";
 }
 
 bool SkipDnsName(Reader& r) {
@@ -372,6 +398,15 @@ std::string BuildPayload(std::string_view builder, const ProbeParams& p) {
     std::string pdu = BerTlv(0x02, std::string("\x4d\x45\x44\x53", 4)) + BerTlv(0x02, std::string(1, '\0')) +
                       BerTlv(0x02, std::string(1, '\0')) + BerTlv(0x30, vbs);
     return BerTlv(0x30, BerTlv(0x02, std::string(1, '\x01')) + BerTlv(0x04, p.snmp_community) + BerTlv(0xa0, pdu));
+  }
+  if (builder == "mdns_services") {
+    // DNS-SD service enumeration (RFC 6763 section 9) sent straight to port 5353: a one-shot
+    // ("legacy unicast", RFC 6762 section 6.7) query, answered to this socket, asking only what the
+    // device already announces on its network; the QU bit asks for a unicast answer.
+    std::string q("\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+    q += DnsName("_services._dns-sd._udp.local");
+    q += std::string("\x00\x0c\x80\x01", 4);  // PTR, IN with the unicast-response bit
+    return q;
   }
   if (builder == "dns_version") {
     std::string q("\x4d\x53\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
@@ -810,20 +845,39 @@ void DecodeDns(std::string_view r, Fields& out) {
     if (!SkipDnsName(rd)) return;
     rd.Bytes(4);
   }
-  for (int i = 0; i < an && rd.ok; ++i) {
-    if (!SkipDnsName(rd)) return;
+  // mDNS answers (ID 0, authoritative, names under .local) may carry DNS-SD PTR records and the
+  // device's own address records; every record counts (answers and additional).
+  const std::uint16_t ns = static_cast<std::uint16_t>((static_cast<std::uint8_t>(r[8]) << 8) | static_cast<std::uint8_t>(r[9]));
+  const std::uint16_t ar = static_cast<std::uint16_t>((static_cast<std::uint8_t>(r[10]) << 8) | static_cast<std::uint8_t>(r[11]));
+  const bool mdns = r[0] == 0 && r[1] == 0 && (flags & 0x0400);
+  const int records = mdns ? std::min(an + ns + ar, 64) : an;
+  std::string ptrs;
+  for (int i = 0; i < records && rd.ok; ++i) {
+    const size_t owner = rd.pos;
+    if (!SkipDnsName(rd)) break;
     std::uint16_t type = rd.U16Be();
     rd.U16Be();
     rd.U32Be();
     std::uint16_t rdlen = rd.U16Be();
     std::string_view rdata = rd.Bytes(rdlen);
-    if (!rd.ok) return;
-    if (type == 16 && !rdata.empty()) {
+    if (!rd.ok) break;
+    if (type == 16 && !rdata.empty() && !mdns) {  // the TXT answer to version.bind
       size_t l = static_cast<std::uint8_t>(rdata[0]);
       out["dns_version"] = Printable(rdata.substr(1, l), 128);
       return;
     }
+    if (type == 12 && mdns) {  // PTR: a DNS-SD service type or instance
+      std::string target = ReadDnsName(r, rd.pos - rdlen);
+      if (!target.empty() && ptrs.size() < 480 && ptrs.find(target) == std::string::npos)
+        ptrs += (ptrs.empty() ? "" : ",") + target;
+    }
+    if ((type == 1 || type == 28) && mdns && !out.count("mdns_hostname")) {
+      std::string name = ReadDnsName(r, owner);
+      if (name.size() > 6 && name.compare(name.size() - 6, 6, ".local") == 0)
+        out["mdns_hostname"] = Printable(name.substr(0, name.size() - 6), 128);
+    }
   }
+  if (!ptrs.empty()) out["mdns_services"] = Printable(ptrs, 512);
 }
 
 void DecodeNtp(std::string_view r, Fields& out) {

@@ -108,3 +108,55 @@ TEST(Protocols, TruncatedInputsYieldNothingAndNeverOverread) {
 
 }  // namespace
 }  // namespace medsoc::assets
+
+namespace medsoc::assets {
+namespace {
+
+TEST(Protocols, SnmpAsksForTheSysDescrInstance) {
+  ProbeParams p;
+  p.snmp_community = "public";
+  const std::string q = BuildPayload("snmp_get", p);
+  // 1.3.6.1.2.1.1.1.0: the OID with its trailing instance 0 (8 bytes).
+  EXPECT_NE(q.find(std::string("\x06\x08\x2b\x06\x01\x02\x01\x01\x01\x00", 10)), std::string::npos);
+  EXPECT_NE(q.find(std::string("\x06\x08\x2b\x06\x01\x02\x01\x01\x05\x00", 10)), std::string::npos);
+  // An agent's answer decodes.
+  const std::string descr = "Linux pacs-gw01 5.10.0-28-amd64";
+  std::string vb = std::string("\x06\x08\x2b\x06\x01\x02\x01\x01\x01\x00", 10) + "\x04" +
+                   static_cast<char>(descr.size()) + descr;
+  std::string vbl = "\x30" + std::string(1, static_cast<char>(vb.size())) + vb;
+  std::string vbs = "\x30" + std::string(1, static_cast<char>(vbl.size())) + vbl;
+  std::string pdu = std::string("\x02\x01\x01\x02\x01\x00\x02\x01\x00", 9) + vbs;
+  std::string body = std::string("\x02\x01\x01\x04\x06public", 11) + "\xa2" + static_cast<char>(pdu.size()) + pdu;
+  std::string msg = "\x30" + std::string(1, static_cast<char>(body.size())) + body;
+  Fields f = DecodeAll(msg);
+  EXPECT_EQ(f["snmp_sysdescr"], descr);
+}
+
+TEST(Protocols, MdnsServiceEnumeration) {
+  const std::string q = BuildPayload("mdns_services", {});
+  ASSERT_GE(q.size(), 17u);
+  EXPECT_EQ(q.substr(0, 2), std::string("\0\0", 2));  // ID 0 (RFC 6762 section 18.1)
+  EXPECT_NE(q.find("\x09_services\x07_dns-sd\x04_udp\x05local"), std::string::npos);
+  EXPECT_EQ(q.substr(q.size() - 4), std::string("\x00\x0c\x80\x01", 4));
+  // A responder's legacy-unicast answer: two PTRs (compressed names) and an A record.
+  static const char kAnswer[] =
+      "\x00\x00\x84\x00\x00\x01\x00\x02\x00\x00\x00\x01\t_services\x07_dns-sd\x04_udp\x05local\x00\x00\x0c\x00\x01"
+      "\xc0\x0c\x00\x0c\x00\x01\x00\x00\x00\n\x00\x11\x04_ipp\x04_tcp\x05local\x00"
+      "\xc0\x0c\x00\x0c\x00\x01\x00\x00\x00\n\x00\x12\x05_http\x04_tcp\x05local\x00"
+      "\nprinter-3f\x05local\x00\x00\x01\x80\x01\x00\x00\x00x\x00\x04\n\x00\x00\t";
+  const std::string answer(kAnswer, sizeof kAnswer - 1);
+  ASSERT_EQ(answer.size(), 137u);
+  Fields f = DecodeAll(answer);
+  EXPECT_EQ(f["mdns_services"], "_ipp._tcp.local,_http._tcp.local");
+  EXPECT_EQ(f["mdns_hostname"], "printer-3f");
+  EXPECT_FALSE(f.count("dns_version"));
+  // A compression pointer to itself, or forwards, yields nothing (and no endless loop).
+  std::string loop = answer.substr(0, 46) + std::string("\xc0\x0c\x00\x0c\x00\x01\x00\x00\x00\n\x00\x02\xc0\x3a", 14);
+  loop[7] = 1;
+  loop[11] = 0;
+  f = DecodeAll(loop);
+  EXPECT_FALSE(f.count("mdns_services"));
+}
+
+}  // namespace
+}  // namespace medsoc::assets

@@ -1,10 +1,19 @@
 // ScanService: scans started from the server (the API or the schedule), run in the background,
 // recorded in the ledger with who started them and their scope, and merged into the ledger.
 //
-// Scheduled scans: each ScheduledScan runs when `interval_minutes` have passed since its last run
-// (found in the scans table by started_by "schedule:<name>", so restarts do not reset it) and the
-// policy's maintenance windows allow it. External scans (kind "external") feed the internet
+// Scheduled scans: from the configuration (assets.schedule.*, name "config") and per tenant from
+// the API (stored in the ledger). Each runs when `interval_minutes` have passed since its last run,
+// or, with a cron expression, at the first fire time after its last run (found in the scans table
+// by started_by "schedule:<name>", so restarts do not reset it), and the policy's maintenance
+// windows allow it: a run due outside every window starts when the next window opens. External scans (kind "external") feed the internet
 // exposure ledger: every open public address:port not yet in it becomes a new_exposure change.
+//
+// Maintenance windows are honoured for the whole scan, not only at its start: a running or queued
+// scan is stopped (status cancelled, summary "maintenance window ended") as soon as the policy's
+// windows no longer include the current time, so no probe reaches a fragile network outside them.
+//
+// Domain inventory: every scan adds the DNS names of the certificates it saw (subjectAltName) and
+// the reverse-DNS names of the hosts, with their addresses and assets (AssetLedger::ObserveDomains).
 //
 // Thread-safety: all methods are safe from any thread. Scans run one at a time per service
 // (max_concurrent) on worker threads; Stop() cancels running scans and joins.
@@ -12,9 +21,11 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +46,18 @@ struct ScheduledScan {
   int interval_minutes = 1440;       // how often
   bool external = false;             // an internet-side scan of public addresses (exposure ledger)
   int rate = 0;                      // probes per second; 0: the policy's rate (never above it)
+  std::string cron;                  // non-empty: runs at these times (cron.h) instead of by interval
+  bool enabled = true;
+  core::Timestamp created_at;        // a cron schedule's first run is its first fire time after this
+};
+
+// A schedule with what the scheduler knows of it.
+struct ScheduleStatus {
+  ScheduledScan schedule;
+  bool from_config = false;          // assets.schedule.* (not editable through the API)
+  core::Timestamp last_run;          // 0: never
+  std::string last_status;
+  std::optional<core::Timestamp> next_run;  // nullopt: disabled or never
 };
 
 struct ScanServiceOptions {
@@ -49,6 +72,8 @@ struct ScanServiceOptions {
   int max_concurrent = 1;
   std::vector<ScheduledScan> schedules;
   int schedule_check_seconds = 30;
+  // The clock for maintenance windows and schedules; empty: core::Now (tests inject their own).
+  std::function<core::Timestamp()> clock;
 };
 
 struct ScanRequest {
@@ -84,6 +109,21 @@ class ScanService {
   Result<ScanRecord> Start(const store::TenantScope& scope, const std::string& started_by, const ScanRequest& request);
   // Cancels a queued or running scan of this tenant.
   Status Cancel(const store::TenantScope& scope, const std::string& scan_id);
+  // Tenant schedules (the API): the name is 1-64 of [A-Za-z0-9_.-] and not "config"; targets and
+  // ports must parse and lie inside the policy's allow-list; either a cron expression or
+  // interval_minutes >= 5. Stored in the ledger (kept across restarts); the scheduler looks at
+  // once. Errors: kInvalidArgument, kPermissionDenied (outside the allow-list).
+  Result<ScheduledScan> PutSchedule(const store::TenantScope& scope, ScheduledScan schedule);
+  Result<std::vector<ScheduleStatus>> ListSchedules(const store::TenantScope& scope);
+  Status DeleteSchedule(const store::TenantScope& scope, const std::string& name);
+  // Resolves every name of the tenant's domain inventory (A and AAAA through the system
+  // resolver; wildcards skipped; at most 1000 names) and records the addresses it points at now
+  // and the asset that has one of them. Returns the inventory afterwards.
+  Result<std::vector<Domain>> ResolveDomains(const store::TenantScope& scope);
+
+  // When `s` is due next, given its last run (0: never); nullopt when disabled or never.
+  std::optional<core::Timestamp> NextRun(const ScheduledScan& s, core::Timestamp last) const;
+
   // Waits until no scan is queued or running (tests).
   void WaitIdle();
   void Stop();
@@ -104,6 +144,12 @@ class ScanService {
   void Worker();
   void Scheduler();
   void Execute(Job& job);
+  core::Timestamp Clock() const;
+  // The config schedules plus every tenant's stored ones.
+  std::vector<ScheduledScan> AllSchedules();
+  // started_at and status of the last run of schedule `name` in `scope` (0 when none); sets
+  // `running` when one is still running.
+  core::Timestamp LastRun(const store::TenantScope& scope, const std::string& name, bool* running, std::string* status);
 
   AssetLedger& ledger_;
   ScanServiceOptions options_;
@@ -115,6 +161,7 @@ class ScanService {
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;  // scan id -> cancel flag
   int busy_ = 0;
   bool stop_ = false;
+  bool wake_scheduler_ = false;
   std::vector<std::thread> workers_;
   std::thread scheduler_;
 };

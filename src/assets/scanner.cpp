@@ -42,7 +42,7 @@ constexpr std::int64_t kQuietUs = 250'000;  // after data, this much silence end
 // Keys of decoded fields worth keeping in a service's "extra".
 bool KeepField(const std::string& k) {
   static const char* kPrefixes[] = {"dicom_", "implementation_", "hl7_", "smb_", "mssql_", "rdp_", "snmp_", "ntp_",
-                                    "netbios_", "modbus_", "mysql_", "pg_"};
+                                    "netbios_", "mdns_", "modbus_", "mysql_", "pg_"};
   for (const char* p : kPrefixes)
     if (k.rfind(p, 0) == 0) return true;
   return k == "title" || k == "generator" || k == "server" || k == "powered_by" || k == "http_status" ||
@@ -1134,27 +1134,37 @@ Result<ScanReport> Scanner::Run(TargetSet targets, const ScanOptions& options) {
     engine.hosts = std::move(up);
   }
   if (!use_raw && !tcp.empty()) engine.RunConnectPhase(tcp, false);
-  if (!options.ports.udp.empty()) engine.RunUdpPhase(options.ports.udp);
   if (options.cancelled && options.cancelled()) return Error(ErrorCode::kUnavailable, "scan cancelled");
 
-  // Neighbour table and vendors before identification: a fragile vendor changes the probe plan.
-  auto arp = ReadArpTable();
-  for (auto& h : engine.hosts) {
-    if (!h.up && !h.open_tcp.empty()) h.up = true;
-    if (auto it = arp.find(h.ip); it != arp.end()) {
-      if (h.result.mac.empty()) h.result.mac = it->second;
-      if (!h.up && !discover) {
-        h.up = true;
-        h.reason = "arp";
+  // Neighbour table and vendors before UDP and identification: a fragile vendor (or a fragile TCP
+  // port seen open) changes the probe plan, so such a host gets only fragile_safe UDP probes too.
+  // Read again after UDP (its datagrams fill the neighbour table of hosts seen only by UDP); only
+  // then may an ARP entry alone show a host up.
+  auto enrich = [&](bool mark_up) {
+    auto arp = ReadArpTable();
+    for (auto& h : engine.hosts) {
+      if (!h.up && !h.open_tcp.empty()) h.up = true;
+      if (auto it = arp.find(h.ip); it != arp.end()) {
+        if (h.result.mac.empty()) h.result.mac = it->second;
+        if (mark_up && !h.up && !discover) {
+          h.up = true;
+          h.reason = "arp";
+        }
       }
+      if (!h.result.mac.empty() && h.result.vendor.empty())
+        if (const OuiDb* oui = Oui()) h.result.vendor = oui->Lookup(h.result.mac);
+      if (IsFragileVendor(h.result.vendor)) h.fragile = true;
+      for (auto p : h.open_tcp)
+        if (const PortInfo* info = db_->Port(p, "tcp"); info && info->fragile) h.fragile = true;
+      std::sort(h.open_tcp.begin(), h.open_tcp.end());
     }
-    if (!h.result.mac.empty())
-      if (const OuiDb* oui = Oui()) h.result.vendor = oui->Lookup(h.result.mac);
-    if (IsFragileVendor(h.result.vendor)) h.fragile = true;
-    for (auto p : h.open_tcp)
-      if (const PortInfo* info = db_->Port(p, "tcp"); info && info->fragile) h.fragile = true;
-    std::sort(h.open_tcp.begin(), h.open_tcp.end());
+  };
+  if (!options.ports.udp.empty()) {
+    enrich(/*mark_up=*/false);
+    engine.RunUdpPhase(options.ports.udp);
+    if (options.cancelled && options.cancelled()) return Error(ErrorCode::kUnavailable, "scan cancelled");
   }
+  enrich(/*mark_up=*/true);
   if (options.identify) engine.RunIdentifyPhase();
 
   std::vector<std::future<std::string>> names;
@@ -1189,7 +1199,7 @@ Result<ScanReport> Scanner::Run(TargetSet targets, const ScanOptions& options) {
       s.port = port;
       s.proto = "udp";
       Fields f = DecodeAll(resp);
-      Identification id = db_->Identify(probe, resp, f);
+      Identification id = db_->Identify(probe, resp, f, /*probe_only=*/true);
       if (id.matched) {
         s.service = id.service;
         s.product = id.product;

@@ -299,6 +299,13 @@ bool InWindow(const MaintenanceWindow& w, core::Timestamp t) {
          ((w.days & (1u << yesterday)) && minute < w.end_minute);
 }
 
+bool InAnyWindow(const std::vector<MaintenanceWindow>& windows, core::Timestamp t) {
+  if (windows.empty()) return true;
+  for (const auto& w : windows)
+    if (InWindow(w, t)) return true;
+  return false;
+}
+
 Status ApplyPolicy(TargetSet& targets, const ScanPolicy& policy, core::Timestamp now) {
   targets.Exclude(policy.exclude);
   if (!policy.allow.empty()) {

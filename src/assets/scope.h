@@ -86,6 +86,8 @@ struct MaintenanceWindow {
 Result<MaintenanceWindow> ParseWindow(std::string_view text);
 // True when local time `t` falls in the window (a window past midnight belongs to its start day).
 bool InWindow(const MaintenanceWindow& w, core::Timestamp t);
+// True when `windows` is empty (no restriction) or `t` falls in one of them.
+bool InAnyWindow(const std::vector<MaintenanceWindow>& windows, core::Timestamp t);
 
 struct ScanPolicy {
   std::vector<Ipv4Range> allow;

@@ -248,6 +248,11 @@ const std::vector<KeySpec>& Schema() {
       {.path = "assets.scan.default_ports", .kind = ValueKind::kString,
        .field = MEDSOC_FIELD(assets.scan.default_ports),
        .doc = "Ports of scans that name none: `22,80,8000-8100`, `top100`, `top1000`, `all`; `T:`/`U:` for TCP/UDP."},
+      {.path = "assets.scan.snmp_community", .kind = ValueKind::kString,
+       .field = MEDSOC_FIELD(assets.scan.snmp_community),
+       .doc = "SNMP v2c community that UDP scans of port 161 use to read sysDescr and sysName; empty: no SNMP "
+              "requests are sent.",
+       .secret = true},
       {.path = "assets.schedule.targets", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.schedule.targets),
        .doc = "Targets of the server's scheduled discovery scan (CIDR, ranges, addresses); empty: no scheduled scan."},
       {.path = "assets.schedule.ports", .kind = ValueKind::kString, .field = MEDSOC_FIELD(assets.schedule.ports),

@@ -87,6 +87,7 @@ struct AssetsScanOptions {
   int rate = 2000;                    // probes per second, whole scan
   std::string type = "auto";          // auto, connect or syn
   std::string default_ports = "top1000";
+  std::string snmp_community;         // SNMP v2c community for sysDescr; empty: no SNMP requests
 };
 
 struct AssetsScheduleOptions {
