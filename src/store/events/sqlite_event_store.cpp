@@ -24,7 +24,9 @@ using sqlite::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: events + indexes + FTS. 2: adds `hot`, the unindexed tail (see the header); a version 1
+// partition is migrated when first opened (CREATE TABLE hot; nothing else changes).
+constexpr int kSchemaVersion = 2;
 constexpr std::size_t kMaxDictBytes = 64 * 1024;
 constexpr int kCompressionLevel = 6;
 constexpr int kCompressChunkRows = 2000;
@@ -38,6 +40,8 @@ std::string ColumnDefs() {
   }
   return out;
 }
+
+std::string HotSchema();
 
 std::string PartitionSchema() {
   return "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);\n"
@@ -59,8 +63,52 @@ std::string PartitionSchema() {
          "CREATE INDEX IF NOT EXISTS events_user_name ON events(tenant_id, user_name, time);\n"
          "CREATE INDEX IF NOT EXISTS events_source_ip ON events(tenant_id, source_ip, time);\n"
          "CREATE INDEX IF NOT EXISTS events_destination_ip ON events(tenant_id, destination_ip, time);\n"
-         "CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, raw, content='', tokenize='medsoc');\n"
-         "PRAGMA user_version = 1;\n";
+         "CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, raw, content='', tokenize='medsoc');\n" +
+         HotSchema();
+}
+
+// The unindexed tail: rows as in `events` (same rowids), plus the texts the FTS index will get.
+std::string HotSchema() {
+  return "CREATE TABLE IF NOT EXISTS hot (\n"
+         "  tenant_id TEXT NOT NULL,\n"
+         "  id TEXT NOT NULL,\n"
+         "  time INTEGER NOT NULL,\n"
+         "  ingest_time INTEGER NOT NULL,\n"
+         "  source TEXT,\n" +
+         ColumnDefs() +
+         "  parse_error TEXT,\n"
+         "  raw_bytes BLOB,\n"
+         "  zflags INTEGER NOT NULL DEFAULT 0,\n"
+         "  doc BLOB NOT NULL,\n"
+         "  fts_message TEXT,\n"
+         "  fts_raw TEXT\n"
+         ");\n"
+         // Time order for first pages; inserted near its end (times mostly ascend), so cheap.
+         "CREATE INDEX IF NOT EXISTS hot_time ON hot(tenant_id, time);\n"
+         "PRAGMA user_version = 2;\n";
+}
+
+// The columns events and hot share, in schema order.
+std::string SharedColumns() {
+  std::string cols = "tenant_id, id, time, ingest_time, source";
+  for (const ColumnField& c : ColumnFields()) {
+    cols += ", ";
+    cols += c.column;
+  }
+  return cols + ", parse_error, raw_bytes, zflags, doc";
+}
+
+std::string HotInsertSql() {
+  std::string cols = "rowid, tenant_id, id, time, ingest_time, source";
+  std::string vals = "?, ?, ?, ?, ?, ?";
+  for (const ColumnField& c : ColumnFields()) {
+    cols += ", ";
+    cols += c.column;
+    vals += ", ?";
+  }
+  cols += ", parse_error, raw_bytes, doc, fts_message, fts_raw";
+  vals += ", ?, ?, ?, ?, ?";
+  return "INSERT INTO hot (" + cols + ") VALUES (" + vals + ")";
 }
 
 std::string InsertSql() {
@@ -222,6 +270,9 @@ struct SqliteEventStore::Conn {
   std::string buf;
   std::int64_t day = 0;
   std::uint64_t epoch = 0;
+  bool has_hot = true;         // schema 2 (false: a version 1 file this process could not migrate)
+  std::int64_t hot_rows = -1;  // writer only: rows in `hot`, -1 until counted
+  std::chrono::steady_clock::time_point last_write{};  // writer only
   std::chrono::steady_clock::time_point deadline{};
   std::unique_ptr<Database> db;  // last: destroyed first
 };
@@ -239,7 +290,24 @@ SqliteEventStore::SqliteEventStore(std::string dir, const EventStoreOptions& opt
                                    const SqliteEventStoreSettings& settings)
     : dir_(std::move(dir)), options_(options), settings_(settings), rng_(std::random_device{}()) {}
 
-SqliteEventStore::~SqliteEventStore() = default;
+SqliteEventStore::~SqliteEventStore() {
+  {
+    std::lock_guard lock(indexer_mu_);
+    stop_ = true;
+  }
+  indexer_cv_.notify_all();
+  if (indexer_.joinable()) indexer_.join();
+  // A clean close indexes what this process wrote (a crash leaves it to the next Open).
+  if (settings_.deferred_indexing && settings_.index_on_close) {
+    std::lock_guard lock(write_mu_);
+    for (auto& c : writers_) {
+      while (c->hot_rows != 0) {
+        auto moved = IndexTail(*c, static_cast<std::int64_t>(settings_.index_batch_rows));
+        if (!moved.ok() || *moved == 0) break;
+      }
+    }
+  }
+}
 
 Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(const std::string& data_dir,
                                                                  const EventStoreOptions& options,
@@ -252,6 +320,7 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(const std::stri
     ::chmod(dir.c_str(), 0700);
   }
   if (!std::filesystem::is_directory(dir, ec)) return Error(ErrorCode::kIo, dir + " is not a directory");
+  // The indexer thread starts with the first Write: a process that only searches never indexes.
   return std::unique_ptr<SqliteEventStore>(new SqliteEventStore(dir, options, settings));
 }
 
@@ -292,12 +361,23 @@ Result<std::unique_ptr<SqliteEventStore::Conn>> SqliteEventStore::OpenConn(std::
     MEDSOC_TRY(conn->db->ExecScript(PartitionSchema()));
     if (settings_.sync_full) MEDSOC_TRY(conn->db->SetSynchronous(sqlite::Synchronous::kFull));
   } else {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare("PRAGMA user_version"));
-    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row || st->ColumnInt64(0) < kSchemaVersion)
-      return Error(ErrorCode::kNotFound, "partition " + DayName(day) + " is not initialized yet");
-    if (st->ColumnInt64(0) > kSchemaVersion)
+    std::int64_t version = 0;
+    {
+      MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare("PRAGMA user_version"));
+      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+      version = row ? st->ColumnInt64(0) : 0;
+    }
+    if (version < 1) return Error(ErrorCode::kNotFound, "partition " + DayName(day) + " is not initialized yet");
+    if (version > kSchemaVersion)
       return Error(ErrorCode::kFailedPrecondition, "partition " + DayName(day) + " has a newer schema than this medsoc");
+    if (version == 1) {
+      // Migration 1 -> 2: add the (empty) tail table. Read-only files stay readable without it.
+      auto migrated = conn->db->ExecScript("BEGIN IMMEDIATE;\n" + HotSchema() + "COMMIT;\n");
+      if (!migrated.ok()) {
+        (void)conn->db->ExecScript("ROLLBACK");
+        conn->has_hot = false;
+      }
+    }
   }
   sqlite3_progress_handler(raw, 4096, ProgressHandler, &conn->deadline);
   conn->deadline = std::chrono::steady_clock::time_point::max();
@@ -384,21 +464,46 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.day < b.day; });
 
-  std::lock_guard lock(write_mu_);
+  const bool deferred = settings_.deferred_indexing;
+  static const std::string hot_insert_sql = HotInsertSql();
+  std::unique_lock lock(write_mu_);
   // Open a transaction on every partition first, so a failure before the commits leaves nothing.
-  std::vector<std::pair<Conn*, std::optional<Transaction>>> txs;
+  struct Tx {
+    Conn* conn;
+    std::optional<Transaction> tx;
+    std::int64_t next_rowid = 0;  // deferred: the rowid of the next tail row
+    std::int64_t added = 0;
+  };
+  std::vector<Tx> txs;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i > 0 && rows[i].day == rows[i - 1].day) continue;
     MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(rows[i].day));
     MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*conn->db));
-    txs.emplace_back(conn, std::move(tx));
+    Tx t{conn, std::move(tx)};
+    if (deferred) {
+      // Rowids continue after both tables (read inside the write transaction: another process
+      // may write this partition too).
+      MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare(
+          "SELECT max(coalesce((SELECT max(rowid) FROM events), 0), coalesce((SELECT max(rowid) FROM hot), 0))"));
+      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+      t.next_rowid = (row ? st->ColumnInt64(0) : 0) + 1;
+      st->Reset();
+      if (conn->hot_rows < 0) {
+        MEDSOC_ASSIGN_OR_RETURN(auto cnt, conn->db->Prepare("SELECT count(*) FROM hot"));
+        MEDSOC_ASSIGN_OR_RETURN(bool r, cnt->Step());
+        conn->hot_rows = r ? cnt->ColumnInt64(0) : 0;
+        cnt->Reset();
+      }
+    }
+    txs.push_back(std::move(t));
   }
   std::string doc, scratch;
   std::size_t tx_index = 0;
   event::TextBuffer text_buf;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i > 0 && rows[i].day != rows[i - 1].day) ++tx_index;
-    Database& db = *txs[tx_index].first->db;
+    Tx& t = txs[tx_index];
+    Database& db = *t.conn->db;
     const event::Event& e = batch[rows[i].index];
     const std::int64_t ingest = e.ingest_time().ns != 0 ? e.ingest_time().ns : now.ns;
     doc.clear();
@@ -407,15 +512,24 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
       doc.pop_back();
       doc += ",\"time_clamped\":true}";
     }
-    MEDSOC_ASSIGN_OR_RETURN(auto ins, db.Prepare(insert_sql));
+    // Full-text: the message and, when it differs, the raw message.
+    std::string_view message;
+    if (const event::Value* m = message_id.valid() ? e.Find(message_id) : nullptr; m != nullptr && m->is_string())
+      message = m->str();
+    std::string_view raw = e.raw();
+    if (raw == message) raw = {};
+
+    MEDSOC_ASSIGN_OR_RETURN(auto ins, db.Prepare(deferred ? hot_insert_sql : insert_sql));
+    int p = 1;
+    if (deferred) MEDSOC_TRY(ins->BindInt64(p++, t.next_rowid++));
     const std::string_view tenant = e.tenant_id().empty() ? kDefaultTenant : e.tenant_id();
-    MEDSOC_TRY(ins->BindText(1, tenant));
-    MEDSOC_TRY(ins->BindText(2, MakeId(rows[i].time / 1'000'000 - (rows[i].time < 0 && rows[i].time % 1'000'000 ? 1 : 0),
-                                       rng_(), rng_())));
-    MEDSOC_TRY(ins->BindInt64(3, rows[i].time));
-    MEDSOC_TRY(ins->BindInt64(4, ingest));
-    if (!e.source_name().empty()) MEDSOC_TRY(ins->BindText(5, e.source_name()));
-    int p = 6;
+    MEDSOC_TRY(ins->BindText(p++, tenant));
+    MEDSOC_TRY(ins->BindText(p++, MakeId(rows[i].time / 1'000'000 - (rows[i].time < 0 && rows[i].time % 1'000'000 ? 1 : 0),
+                                         rng_(), rng_())));
+    MEDSOC_TRY(ins->BindInt64(p++, rows[i].time));
+    MEDSOC_TRY(ins->BindInt64(p++, ingest));
+    if (!e.source_name().empty()) MEDSOC_TRY(ins->BindText(p, e.source_name()));
+    ++p;
     for (std::size_t c = 0; c < column_ids.size(); ++c, ++p) {
       const event::FieldId id = column_ids[c];
       const event::Value* v = id.valid() ? e.Find(id) : nullptr;
@@ -437,16 +551,19 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
     ++p;
     if (!e.raw().empty() && !ValidUtf8(e.raw(), scratch)) MEDSOC_TRY(ins->BindBlob(p, e.raw()));
     ++p;
-    MEDSOC_TRY(ins->BindText(p, doc));
+    MEDSOC_TRY(ins->BindText(p++, doc));
+    if (deferred) {
+      // The FTS texts wait in the row (NULL: nothing to index) until the tail is indexed.
+      if (!message.empty() || !raw.empty()) {
+        MEDSOC_TRY(ins->BindText(p, message));
+        MEDSOC_TRY(ins->BindText(p + 1, raw));
+      }
+      MEDSOC_TRY(ins->Run());
+      ++t.added;
+      continue;
+    }
     MEDSOC_TRY(ins->Run());
     const std::int64_t rowid = sqlite3_last_insert_rowid(db.raw());
-
-    // Full-text: the message and, when it differs, the raw message.
-    std::string_view message;
-    if (const event::Value* m = message_id.valid() ? e.Find(message_id) : nullptr; m != nullptr && m->is_string())
-      message = m->str();
-    std::string_view raw = e.raw();
-    if (raw == message) raw = {};
     if (!message.empty() || !raw.empty()) {
       MEDSOC_ASSIGN_OR_RETURN(auto fts, db.Prepare("INSERT INTO events_fts (rowid, message, raw) VALUES (?, ?, ?)"));
       MEDSOC_TRY(fts->BindInt64(1, rowid));
@@ -455,9 +572,177 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
       MEDSOC_TRY(fts->Run());
     }
   }
-  for (auto& [conn, tx] : txs) MEDSOC_TRY(tx->Commit());
+  for (auto& t : txs) MEDSOC_TRY(t.tx->Commit());
+  bool wake = false;
+  for (auto& t : txs) {
+    t.conn->hot_rows += t.added;
+    t.conn->last_write = std::chrono::steady_clock::now();
+    // Backpressure: the tail never grows past max_tail_rows, even when the indexer falls behind.
+    // The batch is committed: a failure here only leaves the tail for the indexer (never an error
+    // to the caller, whose retry would store the batch twice).
+    if (deferred && t.conn->hot_rows > static_cast<std::int64_t>(settings_.max_tail_rows)) {
+      if (!IndexTail(*t.conn, t.conn->hot_rows).ok()) indexer_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    wake |= t.conn->hot_rows >= static_cast<std::int64_t>(settings_.index_batch_rows);
+  }
   txs.clear();
   while (writers_.size() > settings_.max_writers) writers_.pop_back();
+  lock.unlock();
+  if (deferred) {
+    {
+      std::lock_guard il(indexer_mu_);
+      pending_ = true;
+      if (settings_.background_indexer && !indexer_.joinable() && !stop_)
+        indexer_ = std::thread([this] { IndexerLoop(); });
+    }
+    if (wake) indexer_cv_.notify_one();
+  }
+  return Ok();
+}
+
+// ---- Deferred indexing -----------------------------------------------------------------------------
+
+Result<std::int64_t> SqliteEventStore::IndexTail(Conn& conn, std::int64_t max_rows) {
+  static const std::string copy_sql = "INSERT INTO events (rowid, " + SharedColumns() + ") SELECT rowid, " +
+                                      SharedColumns() + " FROM hot WHERE rowid <= ?1 ORDER BY rowid";
+  Database& db = *conn.db;
+  MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
+  // The oldest max_rows rows, [.., upto]; the whole tail when it is at most twice that, so that the
+  // tail is emptied by DELETE without WHERE (SQLite drops its pages at once, no per-row work).
+  std::int64_t upto = 0;
+  bool all = false;
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare(
+        "SELECT (SELECT rowid FROM hot ORDER BY rowid LIMIT 1 OFFSET ?1), (SELECT max(rowid) FROM hot)"));
+    MEDSOC_TRY(st->BindInt64(1, 2 * std::max<std::int64_t>(1, max_rows) - 1));
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row && !st->ColumnIsNull(1)) {
+      all = st->ColumnIsNull(0);  // at most 2 * max_rows rows
+      upto = st->ColumnInt64(1);
+    }
+    st->Reset();
+  }
+  if (upto != 0 && !all) {
+    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT rowid FROM hot ORDER BY rowid LIMIT 1 OFFSET ?1"));
+    MEDSOC_TRY(st->BindInt64(1, std::max<std::int64_t>(1, max_rows) - 1));
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row) upto = st->ColumnInt64(0);
+    st->Reset();
+  }
+  if (upto == 0) {
+    conn.hot_rows = 0;
+    MEDSOC_TRY(tx.Commit());
+    return 0;
+  }
+  MEDSOC_ASSIGN_OR_RETURN(auto copy, db.Prepare(copy_sql));
+  MEDSOC_TRY(copy->BindInt64(1, upto));
+  MEDSOC_TRY(copy->Run());
+  const std::int64_t moved = sqlite3_changes64(db.raw());
+  MEDSOC_ASSIGN_OR_RETURN(auto fts, db.Prepare(
+      "INSERT INTO events_fts (rowid, message, raw) SELECT rowid, fts_message, fts_raw FROM hot "
+      "WHERE rowid <= ?1 AND (fts_message IS NOT NULL OR fts_raw IS NOT NULL) ORDER BY rowid"));
+  MEDSOC_TRY(fts->BindInt64(1, upto));
+  MEDSOC_TRY(fts->Run());
+  if (all) {
+    MEDSOC_TRY(db.ExecScript("DELETE FROM hot"));
+  } else {
+    MEDSOC_ASSIGN_OR_RETURN(auto del, db.Prepare("DELETE FROM hot WHERE rowid <= ?1"));
+    MEDSOC_TRY(del->BindInt64(1, upto));
+    MEDSOC_TRY(del->Run());
+  }
+  MEDSOC_TRY(tx.Commit());
+  // Recounted: another process (`medsoc ingest`) may add to the same tail.
+  MEDSOC_ASSIGN_OR_RETURN(auto cnt, db.Prepare("SELECT count(*) FROM hot"));
+  MEDSOC_ASSIGN_OR_RETURN(bool r, cnt->Step());
+  conn.hot_rows = r ? cnt->ColumnInt64(0) : 0;
+  cnt->Reset();
+  return moved;
+}
+
+Status SqliteEventStore::IndexPending(bool all) {
+  std::lock_guard lock(write_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  const auto idle = std::chrono::milliseconds(settings_.index_idle_ms);
+  for (auto& c : writers_) {
+    if (c->hot_rows <= 0) continue;
+    if (!all && c->hot_rows < static_cast<std::int64_t>(settings_.index_batch_rows) && now - c->last_write < idle)
+      continue;
+    MEDSOC_TRY(IndexTail(*c, static_cast<std::int64_t>(settings_.index_batch_rows)));
+  }
+  return Ok();
+}
+
+Status SqliteEventStore::IndexLeftovers() {
+  // Partitions whose tail a previous process left (a crash or a kill before indexing): newest first.
+  std::vector<std::int64_t> days = ListDays();
+  for (auto it = days.rbegin(); it != days.rend(); ++it) {
+    {
+      std::lock_guard il(indexer_mu_);
+      if (stop_) return Ok();
+    }
+    bool has_rows = false;
+    {
+      auto conn = CheckoutReader(*it);
+      if (!conn.ok()) continue;
+      if ((*conn)->has_hot) {
+        auto st = (*conn)->db->Prepare("SELECT EXISTS(SELECT 1 FROM hot)");
+        if (st.ok()) {
+          auto row = (*st)->Step();
+          has_rows = row.ok() && *row && (*st)->ColumnInt64(0) != 0;
+          (void)(*st)->Reset();
+        }
+      }
+      ReturnReader(std::move(*conn));
+    }
+    while (has_rows) {
+      std::lock_guard lock(write_mu_);
+      // Dropped by retention meanwhile: Writer would create it again.
+      if (::access(PartitionPath(*it).c_str(), F_OK) != 0) break;
+      MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(*it));
+      MEDSOC_ASSIGN_OR_RETURN(auto cnt, conn->db->Prepare("SELECT count(*) FROM hot"));
+      MEDSOC_ASSIGN_OR_RETURN(bool r, cnt->Step());
+      conn->hot_rows = r ? cnt->ColumnInt64(0) : 0;
+      cnt->Reset();
+      if (conn->hot_rows > 0) MEDSOC_TRY(IndexTail(*conn, static_cast<std::int64_t>(settings_.index_batch_rows)));
+      has_rows = conn->hot_rows > 0;
+      while (writers_.size() > settings_.max_writers) writers_.pop_back();
+    }
+  }
+  return Ok();
+}
+
+void SqliteEventStore::IndexerLoop() {
+  if (Status st = IndexLeftovers(); !st.ok()) indexer_errors_.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock lock(indexer_mu_);
+  while (!stop_) {
+    indexer_cv_.wait_for(lock, std::chrono::milliseconds(std::max(10, settings_.index_idle_ms)));
+    if (stop_) break;
+    if (!pending_) continue;
+    pending_ = false;
+    lock.unlock();
+    // Index full batches now; a smaller tail once writes have paused for index_idle_ms. Writes
+    // in between keep `pending_` set, so the loop comes back for what is left.
+    Status st = IndexPending(false);
+    bool left = false;
+    {
+      std::lock_guard wl(write_mu_);
+      for (auto& c : writers_) left |= c->hot_rows > 0;
+    }
+    lock.lock();
+    if (!st.ok()) indexer_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (left) pending_ = true;
+  }
+}
+
+Status SqliteEventStore::FlushIndex() {
+  MEDSOC_TRY(IndexLeftovers());
+  std::lock_guard lock(write_mu_);
+  for (auto& c : writers_) {
+    while (true) {
+      MEDSOC_ASSIGN_OR_RETURN(std::int64_t moved, IndexTail(*c, static_cast<std::int64_t>(settings_.index_batch_rows)));
+      if (moved == 0) break;
+    }
+  }
   return Ok();
 }
 
@@ -521,21 +806,58 @@ Status SqliteEventStore::ForEachPartition(const Plan& plan, const std::function<
 
 namespace {
 
+// How a query's statement combines the two tables of a partition: `outer_pre` + the events arm +
+// `arm_tail` [+ UNION ALL + the hot arm + `arm_tail`] + `outer_post`. Each arm is `select` FROM
+// its table WHERE the fixed conditions AND the query's condition.
+struct Shape {
+  std::string select;
+  std::string arm_tail;
+  std::string outer_pre;
+  std::string outer_post;
+};
+
+// Whether this partition's query should start from the FTS index: the query has a full-text term
+// every match must satisfy and the index holds at most `max_rows` rows for it (then fetching those
+// rows and sorting them beats walking the time index with an FTS probe per row, which finds a
+// first page sooner only when matches are common). Negative max_rows: never.
+Result<bool> FtsDriven(sqlite3* db, const CompiledQuery& cq, int max_rows) {
+  if (cq.fts_driver < 0 || max_rows < 0) return false;
+  const std::string sql = "SELECT count(*) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1 LIMIT " +
+                          std::to_string(max_rows + 1) + ")";
+  sqlite3_stmt* raw = nullptr;
+  MEDSOC_TRY(sqlite::CheckSqlite(sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), 0, &raw, nullptr),
+                                 db, sql));
+  Statement st(db, raw, sql);
+  MEDSOC_TRY(st.BindText(1, cq.params[static_cast<std::size_t>(cq.fts_driver)].s));
+  MEDSOC_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row && st.ColumnInt64(0) <= max_rows;
+}
+
 // Prepares an uncached statement (search SQL varies per query) and binds the fixed parameters
-// ?1 tenant, ?2 from, ?3 to, ?4 cursor time, ?5 cursor rowid, then the query's parameters.
-Result<std::unique_ptr<Statement>> PrepareQuery(sqlite3* db, const std::string& select, const std::string& tail,
-                                                const CompiledQuery& cq, const std::string& tenant, std::int64_t from,
-                                                std::int64_t to, std::int64_t ctime, std::int64_t crow) {
-  const std::string sql = select +
-                          " FROM events e WHERE e.tenant_id = ?1 AND e.time >= ?2 AND e.time < ?3"
-                          " AND (e.time < ?4 OR e.rowid < ?5) AND (" +
-                          cq.where + ")" + tail;
+// ?1 tenant, ?2 from, ?3 to, ?4 cursor time, ?5 cursor rowid, then the query's parameters (once
+// per arm).
+Result<std::unique_ptr<Statement>> PrepareQuery(sqlite3* db, bool has_hot, const Shape& shape, const CompiledQuery& cq,
+                                                const std::string& tenant, std::int64_t from, std::int64_t to,
+                                                std::int64_t ctime, std::int64_t crow, int fts_drive_max_rows) {
+  MEDSOC_ASSIGN_OR_RETURN(bool fts_driven, FtsDriven(db, cq, fts_drive_max_rows));
+  auto arm = [&](const char* table, const std::string& where, bool drive_fts) {
+    // '+' keeps the planner off the time index, so it starts from the FTS rowids instead.
+    const char* p = drive_fts ? "+" : "";
+    return shape.select + " FROM " + table + " e WHERE " + p + "e.tenant_id = ?1 AND " + p + "e.time >= ?2 AND " + p +
+           "e.time < ?3 AND (e.time < ?4 OR e.rowid < ?5) AND (" + where + ")" + shape.arm_tail;
+  };
+  std::string sql = shape.outer_pre + arm("events", cq.where, fts_driven);
+  if (has_hot) sql += " UNION ALL " + arm("hot", cq.where_tail, false);
+  sql += shape.outer_post;
   sqlite3_stmt* raw = nullptr;
   MEDSOC_TRY(sqlite::CheckSqlite(sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), 0, &raw, nullptr),
                                  db, sql));
   auto st = std::make_unique<Statement>(db, raw, sql);
   MEDSOC_TRY(st->BindAll(tenant, from, to, ctime, crow));
-  for (std::size_t i = 0; i < cq.params.size(); ++i) MEDSOC_TRY(BindParam(*st, static_cast<int>(i + 6), cq.params[i]));
+  const int arms = has_hot ? 2 : 1;
+  const int n = static_cast<int>(cq.params.size());
+  for (int a = 0; a < arms; ++a)
+    for (int i = 0; i < n; ++i) MEDSOC_TRY(BindParam(*st, 6 + a * n + i, cq.params[static_cast<std::size_t>(i)]));
   return st;
 }
 
@@ -572,9 +894,10 @@ Result<SearchPage> SqliteEventStore::Search(const TenantScope& scope, const Even
     const bool cursor_day = plan.cursor_time != INT64_MAX && DayOf({plan.cursor_time}) == day;
     const std::int64_t want = query.limit + 1 - static_cast<std::int64_t>(page.items.size());
     MEDSOC_ASSIGN_OR_RETURN(
-        auto st, PrepareQuery(conn.db->raw(), kSelectEvent, " ORDER BY e.time DESC, e.rowid DESC LIMIT " + std::to_string(want),
+        auto st, PrepareQuery(conn.db->raw(), conn.has_hot, {kSelectEvent, "", "", " ORDER BY 3 DESC, 1 DESC LIMIT " + std::to_string(want)},
                               plan.compiled, plan.tenant, plan.from, plan.to,
-                              cursor_day ? plan.cursor_time : INT64_MAX, cursor_day ? plan.cursor_rowid : INT64_MAX));
+                              cursor_day ? plan.cursor_time : INT64_MAX, cursor_day ? plan.cursor_rowid : INT64_MAX,
+                              settings_.fts_drive_max_rows));
     while (true) {
       MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -596,8 +919,10 @@ Result<std::int64_t> SqliteEventStore::Count(const TenantScope& scope, const Eve
   MEDSOC_ASSIGN_OR_RETURN(Plan plan, Prepare(scope, query));
   std::int64_t total = 0;
   MEDSOC_TRY(ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), "SELECT count(*)", "", plan.compiled, plan.tenant,
-                                                  plan.from, plan.to, INT64_MAX, INT64_MAX));
+    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), conn.has_hot,
+                                                  {"SELECT count(*) AS c", "", "SELECT coalesce(sum(c), 0) FROM (", ")"},
+                                                  plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, INT64_MAX,
+                                                  settings_.fts_drive_max_rows));
     MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
     if (row) total += st->ColumnInt64(0);
     return true;
@@ -622,11 +947,12 @@ Result<std::vector<HistogramBucket>> SqliteEventStore::Histogram(const TenantSco
   const std::int64_t origin = first * interval;
   MEDSOC_TRY(ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
     // The bucket arithmetic uses two more parameters after the query's own.
-    CompiledQuery cq = plan.compiled;
-    const std::string tail = " GROUP BY 1";
-    const std::string select = "SELECT (e.time - " + std::to_string(origin) + ") / " + std::to_string(interval) + ", count(*)";
-    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), select, tail, cq, plan.tenant, plan.from, plan.to,
-                                                  INT64_MAX, INT64_MAX));
+    const std::string select =
+        "SELECT (e.time - " + std::to_string(origin) + ") / " + std::to_string(interval) + " AS b, count(*) AS c";
+    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), conn.has_hot,
+                                                  {select, " GROUP BY 1", "SELECT b, sum(c) FROM (", ") GROUP BY 1"},
+                                                  plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, INT64_MAX,
+                                                  settings_.fts_drive_max_rows));
     while (true) {
       MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) break;
@@ -649,8 +975,9 @@ Result<StoredEvent> SqliteEventStore::Get(const TenantScope& scope, const std::s
   }
   Result<StoredEvent> out = Error(ErrorCode::kNotFound, "no event " + id);
   {
-    auto st = (*conn)->db->Prepare(std::string(kSelectEvent) +
-                                   " FROM events e WHERE e.tenant_id = ?1 AND e.time >= ?2 AND e.time < ?3 AND e.id = ?4");
+    const std::string cond = " e WHERE e.tenant_id = ?1 AND e.time >= ?2 AND e.time < ?3 AND e.id = ?4";
+    auto st = (*conn)->db->Prepare(std::string(kSelectEvent) + " FROM events" + cond +
+                                   ((*conn)->has_hot ? std::string(" UNION ALL ") + kSelectEvent + " FROM hot" + cond : ""));
     if (!st.ok()) {
       out = std::move(st).error();
     } else if (auto b = (*st)->BindAll(scope.tenant_id(), t0, t0 + 1'000'000, id); !b.ok()) {
@@ -669,8 +996,9 @@ Status SqliteEventStore::Export(const TenantScope& scope, const EventQuery& quer
                                 const std::function<bool(const StoredEvent&)>& sink) {
   MEDSOC_ASSIGN_OR_RETURN(Plan plan, Prepare(scope, query));
   return ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), kSelectEvent, " ORDER BY e.time DESC, e.rowid DESC",
-                                                  plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, INT64_MAX));
+    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), conn.has_hot, {kSelectEvent, "", "", " ORDER BY 3 DESC, 1 DESC"},
+                                                  plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, INT64_MAX,
+                                                  settings_.fts_drive_max_rows));
     while (true) {
       MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
       if (!row) return true;
@@ -690,8 +1018,11 @@ Result<std::vector<PartitionInfo>> SqliteEventStore::Partitions() {
     auto conn = CheckoutReader(day);
     if (conn.ok()) {
       auto st = (*conn)->db->Prepare(
-          "SELECT (SELECT coalesce(max(rowid), 0) FROM events), "
-          "EXISTS(SELECT 1 FROM events WHERE zflags = 0), EXISTS(SELECT 1 FROM events)");
+          (*conn)->has_hot
+              ? "SELECT max((SELECT coalesce(max(rowid), 0) FROM events), (SELECT coalesce(max(rowid), 0) FROM hot)), "
+                "EXISTS(SELECT 1 FROM events WHERE zflags = 0) OR EXISTS(SELECT 1 FROM hot), EXISTS(SELECT 1 FROM events)"
+              : "SELECT (SELECT coalesce(max(rowid), 0) FROM events), "
+                "EXISTS(SELECT 1 FROM events WHERE zflags = 0), EXISTS(SELECT 1 FROM events)");
       if (st.ok()) {
         auto row = (*st)->Step();
         if (row.ok() && *row) {
@@ -729,7 +1060,13 @@ std::int64_t PartitionEvents(const std::string& path) {
   std::int64_t n = 0;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(rowid), 0) FROM events", -1, &st, nullptr) == SQLITE_OK &&
+    // Rowids continue across events and the tail (version 2); version 1 has events only.
+    if ((sqlite3_prepare_v2(db,
+                            "SELECT max((SELECT coalesce(max(rowid), 0) FROM events), "
+                            "(SELECT coalesce(max(rowid), 0) FROM hot))",
+                            -1, &st, nullptr) == SQLITE_OK ||
+         (sqlite3_finalize(st), st = nullptr,
+          sqlite3_prepare_v2(db, "SELECT coalesce(max(rowid), 0) FROM events", -1, &st, nullptr) == SQLITE_OK)) &&
         sqlite3_step(st) == SQLITE_ROW)
       n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -786,6 +1123,23 @@ Result<bool> SqliteEventStore::CompressPartition(std::int64_t day) {
   // late event written to this day) and beside reads (WAL).
   MEDSOC_ASSIGN_OR_RETURN(auto conn, OpenConn(day, false));
   Database& db = *conn->db;
+  if (conn->has_hot) {
+    // Late events still in the tail: index them first, so that every row gets compressed.
+    bool tail = false;
+    {
+      MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT EXISTS(SELECT 1 FROM hot)"));
+      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+      tail = row && st->ColumnInt64(0) != 0;
+    }
+    if (tail) {
+      std::lock_guard lock(write_mu_);
+      MEDSOC_ASSIGN_OR_RETURN(Conn * writer, Writer(day));
+      while (true) {
+        MEDSOC_ASSIGN_OR_RETURN(std::int64_t moved, IndexTail(*writer, static_cast<std::int64_t>(settings_.index_batch_rows)));
+        if (moved == 0) break;
+      }
+    }
+  }
   {
     MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT EXISTS(SELECT 1 FROM events WHERE zflags = 0)"));
     MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());

@@ -1,7 +1,7 @@
 // SqliteEventStore: the embedded EventStore. One SQLite database per UTC day under
 // <data_dir>/events/YYYY-MM-DD.db, so that retention and the size limit drop whole files.
 //
-// Partition schema (kPartitionSchema in the .cpp; user_version 1):
+// Partition schema (PartitionSchema in the .cpp; user_version 2):
 //   events(tenant_id, id, time, ingest_time, source, <18 normalized columns, see sqlite_query.h>,
 //          parse_error, raw_bytes, zflags, doc)
 //     doc        the full event JSON (event/json.h, including "raw"); zstd-compressed when zflags&1
@@ -10,6 +10,21 @@
 //            source_ip, destination_ip
 //   events_fts: FTS5, contentless, columns (message, raw), tokenizer "medsoc" (tokenizer.h)
 //   meta(key, value): the partition's zstd dictionary once compressed
+//   hot: the unindexed tail (version 2): the same columns as events plus fts_message, fts_raw
+// Version 1 partitions (no hot table) are migrated when first opened by adding the empty table.
+//
+// Deferred indexing (settings.deferred_indexing, the default): Write inserts into `hot`, which has
+// only a time index (appended near its end), so a batch costs about half a plain INSERT more. The indexer (a thread of the store, and
+// Write itself when the tail exceeds max_tail_rows) moves the oldest index_batch_rows tail rows into
+// `events` and their texts into events_fts in ONE transaction (INSERT ... SELECT ... ORDER BY
+// rowid; DELETE FROM hot), when a tail reaches index_batch_rows or after index_idle_ms without
+// writes. Large transactions make the five field indexes and FTS5 far cheaper per row than 1,000-row
+// commits (each index page is dirtied once per chunk instead of once per batch; FTS5 flushes one
+// segment per chunk). Rows keep their rowid when they move, and the move is atomic, so every query
+// (one statement per partition: events UNION ALL hot, the tail arm scanned with the same condition,
+// full-text terms answered by medsoc_fts_match over the row's texts) sees each row exactly once,
+// before and after indexing. A clean close indexes the tails the store wrote; a crash leaves the
+// tail in `hot` and the indexer (started by the next process's first Write) indexes it.
 // Ids are time-ordered (ULID layout whose 48-bit millisecond part is the stored event time), so
 // Get(id) opens exactly one partition and finds the row through the time index.
 //
@@ -47,6 +62,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -54,6 +70,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/options.h"
@@ -68,6 +85,16 @@ struct SqliteEventStoreSettings {
   std::size_t max_idle_readers = 16;  // pooled read connections kept open (LRU)
   std::size_t max_writers = 4;        // partitions kept open for writing (LRU)
   std::size_t writer_cache_kib = 32 * 1024;  // SQLite page cache per open writer (the hot day)
+  bool deferred_indexing = true;      // see above; false: indexes and FTS updated by every Write
+  std::size_t index_batch_rows = 20000;  // tail rows indexed per transaction
+  int index_idle_ms = 500;            // index a smaller tail after this long without writes
+  std::size_t max_tail_rows = 100000;  // Write indexes inline beyond this (bounds query scans)
+  bool background_indexer = true;     // false: only Write's bound and FlushIndex (tests)
+  bool index_on_close = true;         // the destructor indexes the tails this store wrote
+  // A query with a full-text term ANDed to the rest starts from the FTS index when the index has at
+  // most this many rows for the term in a partition (else: time index order, FTS probe per row).
+  // Negative: never.
+  int fts_drive_max_rows = 20000;
 };
 
 class SqliteEventStore final : public EventStore {
@@ -92,6 +119,12 @@ class SqliteEventStore final : public EventStore {
   Result<MaintenanceReport> RunMaintenance(core::Timestamp now) override;
   Result<std::vector<PartitionInfo>> Partitions() override;
 
+  // Indexes every tail now (what the background indexer does over time), including tails that an
+  // earlier process left behind.
+  Status FlushIndex();
+  // Failures of the background indexer so far (they are retried; queries stay correct meanwhile).
+  std::uint64_t indexer_errors() const { return indexer_errors_.load(std::memory_order_relaxed); }
+
   const std::string& dir() const { return dir_; }
   // The file of the partition for `day` (days since the epoch).
   std::string PartitionPath(std::int64_t day) const;
@@ -114,6 +147,14 @@ class SqliteEventStore final : public EventStore {
   // Closes every pooled handle of `day` and deletes its files. REQUIRES: maint_mu_ held.
   Status DropPartition(std::int64_t day);
   Result<bool> CompressPartition(std::int64_t day);
+  // Moves up to max_rows of the oldest tail rows of `conn` into events and events_fts, in one
+  // transaction; returns how many moved. REQUIRES: write_mu_ held, conn is a writer.
+  Result<std::int64_t> IndexTail(Conn& conn, std::int64_t max_rows);
+  // Indexes open writers' tails that are full or idle (all: every tail). Takes write_mu_.
+  Status IndexPending(bool all);
+  // Indexes tails found in partitions on disk (left by a crash).
+  Status IndexLeftovers();
+  void IndexerLoop();
 
   const std::string dir_;
   const EventStoreOptions options_;
@@ -128,6 +169,13 @@ class SqliteEventStore final : public EventStore {
   std::map<std::int64_t, std::uint64_t> epochs_;  // bumped when a partition is dropped or rewritten
 
   std::mutex maint_mu_;  // one maintenance run at a time
+
+  std::mutex indexer_mu_;  // guards stop_, pending_
+  std::condition_variable indexer_cv_;
+  bool stop_ = false;
+  bool pending_ = true;  // writes since the indexer last looked
+  std::atomic<std::uint64_t> indexer_errors_{0};
+  std::thread indexer_;  // started by the first Write (under indexer_mu_), joined first
 };
 
 // The day (days since the epoch, UTC) of `t`, and its file name "YYYY-MM-DD".

@@ -5,11 +5,21 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <map>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "event/batch.h"
 #include "event/field.h"
+#include "store/events/tokenizer.h"
+#include "store/sqlite/db.h"
 
 namespace medsoc::store::events {
 namespace {
@@ -370,6 +380,289 @@ TEST_F(EventStoreTest, ASecondStoreOnTheSameDirectorySeesCommittedEvents) {
   auto other = SqliteEventStore::Open(dir_.path(), {}, {});
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(*(*other)->Count(TenantScope::Of("h1"), Q("")), 4);
+}
+
+
+// ---- Deferred indexing: the unindexed tail and the FTS-driven plan ----------------------------------
+
+// Generated events over two days: words (ASCII and CJK), hosts, users, addresses, ports.
+Batch Generated(int n, int seed) {
+  static const char* kWords[] = {"login", "failed", "accepted", "denied", "session", "opened", "患者", "就诊记录",
+                                 "挂号", "导出", "Firewall", "drop", "policy"};
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  Batch b;
+  for (int i = 0; i < n; ++i) {
+    std::string msg;
+    const int words = 1 + static_cast<int>(rng() % 5);
+    for (int w = 0; w < words; ++w) {
+      if (!msg.empty() && rng() % 3 != 0) msg += ' ';
+      msg += kWords[rng() % 13];
+    }
+    if (i % 61 == 5) msg += " xyzzy";  // a rare word
+    Spec spec{.tenant = rng() % 10 == 0 ? "h2" : "h1",
+              .time = kDay0 + core::Minutes(static_cast<std::int64_t>(rng() % (2 * 24 * 60))),
+              .message = msg,
+              .host = "host" + std::to_string(rng() % 7),
+              .user = rng() % 4 == 0 ? "" : "user" + std::to_string(rng() % 5),
+              .src_ip = "10.0." + std::to_string(rng() % 4) + "." + std::to_string(rng() % 250),
+              .port = static_cast<std::int64_t>(rng() % 3000),
+              .extra_field = rng() % 2 ? "observer.vendor=Hillstone" : "observer.vendor=Huawei"};
+    if (rng() % 5 == 0) spec.raw = "<13>" + msg + " raw-only-" + std::to_string(rng() % 3);
+    Add(b, spec);
+  }
+  return b;
+}
+
+const char* kDifferentialQueries[] = {
+    "", "login", "LOGIN", "failed", "xyzzy", "患者", "就诊", "诊", "出", "挂号导出", "\"login failed\"", "log*", "fire*",
+    "raw-only-1", "message:denied", "message:raw", "login AND host.name:host3", "xyzzy AND NOT user.name:*",
+    "login OR xyzzy", "NOT login", "NOT (login OR 患者)", "患者 AND source.ip:10.0.1.0/24",
+    "denied AND source.port:[100 TO 900]", "host.name:host1", "user.name:USER2", "source.ip:10.0.2.0/24",
+    "observer.vendor:huawei AND session", "failed AND (host.name:host1 OR host.name:host2)", "*ogin fail*",
+    "@timestamp:2024-03-02 AND opened", "session AND drop AND policy", "message:登录 OR 导出"};
+
+class DeferredIndexingTest : public EventStoreTest {
+ protected:
+  void OpenWith(SqliteEventStoreSettings settings, const std::string& dir = {}) {
+    store_.reset();
+    auto s = SqliteEventStore::Open(dir.empty() ? dir_.path() : dir, {.retention_days = 100000}, settings);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    store_ = std::move(*s);
+  }
+
+  // Every answer each query kind gives, as one comparable text. Without ids (`with_ids` false),
+  // stores that hold the same events under different random ids compare equal.
+  std::string Answers(const std::string& tenant, const std::string& q, bool with_ids) {
+    std::string out;
+    const TenantScope scope = TenantScope::Of(tenant);
+    auto strip = [&](std::string json) {
+      if (!with_ids) json.erase(0, json.find(',') + 1);
+      return json;
+    };
+    EventQuery eq = Q(q, 40);  // several pages: cursors across the tail and the indexed rows
+    while (true) {
+      auto page = store_->Search(scope, eq);
+      if (!page.ok()) return "error: " + page.error().ToString();
+      for (const auto& e : page->items) out += strip(e.json) + "\n";
+      if (page->next_cursor.empty()) break;
+      eq.cursor = page->next_cursor;
+    }
+    auto count = store_->Count(scope, Q(q));
+    out += "count " + (count.ok() ? std::to_string(*count) : count.error().ToString()) + "\nhistogram";
+    EventQuery hq = Q(q);
+    hq.from = kDay0;
+    hq.to = kDay0 + core::Days(2);
+    auto hist = store_->Histogram(scope, hq, core::Hours(6));
+    if (!hist.ok()) return "error: " + hist.error().ToString();
+    for (const auto& b : *hist) out += " " + std::to_string(b.count);
+    out += "\nexport";
+    int gets = 0;
+    EXPECT_TRUE(store_->Export(scope, Q(q), [&](const StoredEvent& e) {
+                         out += " " + std::to_string(e.time.ns) + (with_ids ? e.id : "");
+                         if (with_ids && ++gets <= 3) EXPECT_EQ(store_->Get(scope, e.id)->json, e.json);
+                         return true;
+                       }).ok());
+    return out;
+  }
+
+  std::map<std::string, std::string> AllAnswers(bool with_ids) {
+    std::map<std::string, std::string> out;
+    for (const char* q : kDifferentialQueries)
+      for (const char* tenant : {"h1", "h2"}) out[std::string(tenant) + " " + q] = Answers(tenant, q, with_ids);
+    return out;
+  }
+
+  void ExpectSameAnswers(const std::map<std::string, std::string>& want, const std::map<std::string, std::string>& got,
+                         const char* what) {
+    for (const auto& [q, a] : want) EXPECT_EQ(got.at(q), a) << what << ": query " << q;
+  }
+
+  std::int64_t TailRows(const std::string& day) {
+    auto db = sqlite::Database::Open(dir_.path() + "/events/" + day + ".db", {});
+    EXPECT_TRUE(db.ok());
+    if (!db.ok()) return -1;
+    auto st = (*db)->Prepare("SELECT count(*) FROM hot");
+    EXPECT_TRUE(st.ok());
+    if (!st.ok()) return -1;
+    auto row = (*st)->Step();
+    EXPECT_TRUE(row.ok() && *row);
+    return (*st)->ColumnInt64(0);
+  }
+
+  static constexpr SqliteEventStoreSettings kManual{.sync_full = false, .max_tail_rows = 1u << 30,
+                                                    .background_indexer = false, .index_on_close = false};
+};
+
+TEST_F(DeferredIndexingTest, EveryQueryKindAnswersAlikeBeforeDuringAndAfterIndexing) {
+  const Batch parts[] = {Generated(250, 1), Generated(200, 2), Generated(150, 3)};
+  // The reference: a store that indexes inline, as medsoc did before deferred indexing.
+  TempDir inline_dir;
+  OpenWith({.sync_full = false, .deferred_indexing = false}, inline_dir.path());
+  for (const auto& b : parts) ASSERT_TRUE(store_->Write(b).ok());
+  const auto reference = AllAnswers(false);
+  EXPECT_NE(reference.at("h1 login"), reference.at("h1 failed"));
+  EXPECT_EQ(reference.at("h1 xyzzy").find("count 0\n"), std::string::npos);  // the rare word occurs
+  EXPECT_EQ(reference.at("h1 login OR xyzzy").find("count 0\n"), std::string::npos);
+
+  OpenWith(kManual);
+  for (const auto& b : parts) ASSERT_TRUE(store_->Write(b).ok());
+  EXPECT_EQ(TailRows("2024-03-01") + TailRows("2024-03-02"), 600);
+  ExpectSameAnswers(reference, AllAnswers(false), "all rows in the tail");
+  const auto tail_answers = AllAnswers(true);
+
+  ASSERT_TRUE(store_->FlushIndex().ok());
+  EXPECT_EQ(TailRows("2024-03-01") + TailRows("2024-03-02"), 0);
+  ExpectSameAnswers(tail_answers, AllAnswers(true), "after indexing (same ids)");
+
+  // Mixed: indexed rows plus a new tail; then the answers of the inline store given the same rows.
+  for (const auto& b : parts) ASSERT_TRUE(store_->Write(b).ok());
+  EXPECT_GT(TailRows("2024-03-01"), 0);
+  const auto mixed = AllAnswers(true);
+  ASSERT_TRUE(store_->FlushIndex().ok());
+  ExpectSameAnswers(mixed, AllAnswers(true), "mixed, then indexed");
+  OpenWith({.sync_full = false, .deferred_indexing = false}, inline_dir.path());
+  for (const auto& b : parts) ASSERT_TRUE(store_->Write(b).ok());
+  const auto reference2 = AllAnswers(false);
+  OpenWith(kManual);
+  ExpectSameAnswers(reference2, AllAnswers(false), "twice the rows");
+}
+
+TEST_F(DeferredIndexingTest, FtsDrivenPlanReturnsTheSameRowsAsTheTimeOrderPlan) {
+  OpenWith(kManual);
+  ASSERT_TRUE(store_->Write(Generated(500, 7)).ok());
+  ASSERT_TRUE(store_->FlushIndex().ok());
+  ASSERT_TRUE(store_->Write(Generated(150, 8)).ok());  // and a tail
+  SqliteEventStoreSettings never = kManual, always = kManual;
+  never.fts_drive_max_rows = -1;
+  always.fts_drive_max_rows = 1 << 30;
+  OpenWith(never);
+  const auto scan = AllAnswers(true);
+  OpenWith(always);
+  ExpectSameAnswers(scan, AllAnswers(true), "FTS-driven");
+  OpenWith(kManual);  // the default threshold (some terms driven, some not)
+  ExpectSameAnswers(scan, AllAnswers(true), "default threshold");
+}
+
+TEST_F(DeferredIndexingTest, AClosedStoreLeavesItsTailAndTheNextOpenIndexesIt) {
+  OpenWith(kManual);
+  ASSERT_TRUE(store_->Write(Generated(400, 3)).ok());
+  const auto before = AllAnswers(true);
+  store_.reset();  // as after a crash: nothing indexes the tail on the way out
+  EXPECT_EQ(TailRows("2024-03-01") + TailRows("2024-03-02"), 400);
+  // A restarted server: its first write starts the indexer, which finds the old tails too.
+  OpenWith({.sync_full = false, .index_idle_ms = 10});
+  ExpectSameAnswers(before, AllAnswers(true), "reopened, tail pending");
+  Batch later;
+  Add(later, {.tenant = "h3", .time = kDay0 + core::Hours(5), .message = "after restart"});
+  ASSERT_TRUE(store_->Write(later).ok());
+  for (int i = 0; i < 6000 && TailRows("2024-03-01") + TailRows("2024-03-02") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(TailRows("2024-03-01") + TailRows("2024-03-02"), 0);
+  EXPECT_EQ(store_->indexer_errors(), 0u);
+  ExpectSameAnswers(before, AllAnswers(true), "indexed by the reopened store");
+  EXPECT_EQ(*store_->Count(TenantScope::Of("h1"), Q("")) + *store_->Count(TenantScope::Of("h2"), Q("")), 400);
+}
+
+TEST_F(DeferredIndexingTest, KilledWhileWritingAndIndexingEveryAcknowledgedEventIsStoredOnce) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto s = SqliteEventStore::Open(dir_.path(), {.retention_days = 100000},
+                                    {.sync_full = false, .index_batch_rows = 700, .index_idle_ms = 1,
+                                     .max_tail_rows = 900});
+    if (!s.ok()) ::_exit(2);
+    for (int i = 0;; ++i) {
+      Batch b = Generated(100, 100 + i);
+      for (auto& e : b) e.SetString(F("message"), "seq" + std::to_string(i));
+      if (!(*s)->Write(b).ok()) ::_exit(3);
+      const int acked = i + 1;
+      if (::write(fds[1], &acked, sizeof acked) != sizeof acked) ::_exit(4);
+    }
+  }
+  ::close(fds[1]);
+  int acked = 0, v = 0;
+  while (acked < 25 && ::read(fds[0], &v, sizeof v) == sizeof v) acked = v;
+  ::kill(pid, SIGKILL);
+  while (::read(fds[0], &v, sizeof v) == sizeof v) acked = v;  // acknowledged before the kill landed
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << status;
+  ASSERT_GE(acked, 25);
+
+  OpenWith(kManual);
+  auto count_of = [&](int i) {
+    return *store_->Count(TenantScope::Of("h1"), Q("message:seq" + std::to_string(i))) +
+           *store_->Count(TenantScope::Of("h2"), Q("message:seq" + std::to_string(i)));
+  };
+  for (int i = 0; i < acked; ++i) EXPECT_EQ(count_of(i), 100) << "batch " << i;
+  const std::int64_t total = *store_->Count(TenantScope::Of("h1"), Q("")) + *store_->Count(TenantScope::Of("h2"), Q(""));
+  EXPECT_TRUE(total == acked * 100 || total == (acked + 1) * 100) << total;  // plus one committed, not yet acknowledged
+  ASSERT_TRUE(store_->FlushIndex().ok());
+  for (int i = 0; i < acked; ++i) EXPECT_EQ(count_of(i), 100) << "batch " << i << " after indexing";
+  EXPECT_EQ(*store_->Count(TenantScope::Of("h1"), Q("")) + *store_->Count(TenantScope::Of("h2"), Q("")), total);
+}
+
+TEST_F(DeferredIndexingTest, VersionOnePartitionsOpenAndMigrate) {
+  // A version 1 partition: written inline, then the tail table removed and the version set back.
+  OpenWith({.sync_full = false, .deferred_indexing = false});
+  ASSERT_TRUE(store_->Write(Generated(200, 5)).ok());
+  const auto before = AllAnswers(true);
+  store_.reset();
+  for (const char* day : {"2024-03-01", "2024-03-02"}) {
+    auto db = sqlite::Database::Open(dir_.path() + "/events/" + day + ".db", {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->ExecScript("DROP TABLE hot; PRAGMA user_version = 1;").ok());
+  }
+  OpenWith(kManual);
+  ExpectSameAnswers(before, AllAnswers(true), "version 1 files");
+  ASSERT_TRUE(store_->Write(Generated(100, 6)).ok());
+  EXPECT_EQ(TailRows("2024-03-01") + TailRows("2024-03-02"), 100);
+  auto db = sqlite::Database::Open(dir_.path() + "/events/2024-03-01.db", {});
+  auto st = (*db)->Prepare("PRAGMA user_version");
+  ASSERT_TRUE((*st)->Step().ok());
+  EXPECT_EQ((*st)->ColumnInt64(0), 2);
+  ASSERT_TRUE(store_->FlushIndex().ok());
+  EXPECT_EQ(*store_->Count(TenantScope::Of("h1"), Q("")) + *store_->Count(TenantScope::Of("h2"), Q("")), 300);
+}
+
+TEST_F(DeferredIndexingTest, RetentionDropsPartitionsWithTheirTail) {
+  OpenWith(kManual);
+  ASSERT_TRUE(store_->Write(Generated(300, 9)).ok());
+  auto parts = store_->Partitions();
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 2u);
+  std::int64_t events = 0;
+  for (const auto& p : *parts) events += p.events;
+  EXPECT_EQ(events, 300);  // tail rows count
+  store_.reset();
+  auto s = SqliteEventStore::Open(dir_.path(), {.retention_days = 1}, kManual);
+  ASSERT_TRUE(s.ok());
+  auto report = (*s)->ApplyRetention(kDay0 + core::Days(2) + core::Hours(1));
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->dropped.size(), 1u);
+  EXPECT_EQ(report->dropped[0].day, "2024-03-01");
+  EXPECT_GT(report->dropped[0].events, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/events/2024-03-01.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/events/2024-03-02.db"));
+  EXPECT_TRUE((*s)->FlushIndex().ok());
+}
+
+TEST(FtsMatchTest, AgreesWithFtsExpressions) {
+  EXPECT_TRUE(FtsMatch("login failed for admin", "", "\"failed\""));
+  EXPECT_TRUE(FtsMatch("login failed for admin", "", "\"FAILED for\""));
+  EXPECT_FALSE(FtsMatch("login failed for admin", "", "\"for failed\""));
+  EXPECT_TRUE(FtsMatch("", "raw login", "\"login\""));
+  EXPECT_FALSE(FtsMatch("", "raw login", "message : \"login\""));
+  EXPECT_TRUE(FtsMatch("患者张三就诊记录被导出", "", "\"就诊记录\""));
+  EXPECT_TRUE(FtsMatch("患者张三就诊记录被导出", "", "\"出\" *"));
+  EXPECT_FALSE(FtsMatch("患者张三就诊记录被导出", "", "\"患张\""));
+  EXPECT_TRUE(FtsMatch("logout", "", "\"log\" *"));
+  EXPECT_FALSE(FtsMatch("logout", "", "\"log\""));
+  EXPECT_TRUE(FtsMatch("say \"hi\" there", "", "\"\"\"hi\"\" there\""));
 }
 
 }  // namespace

@@ -81,16 +81,20 @@ bool LooksLikeTime(std::string_view s) {
 
 class Compiler {
  public:
-  explicit Compiler(core::Timestamp now) : now_(now) {}
+  // `tail`: compile for the unindexed tail table (hot), where full-text terms are evaluated by
+  // medsoc_fts_match over the row's own texts instead of the FTS index. The parameters are the
+  // same in both modes.
+  Compiler(core::Timestamp now, bool tail) : now_(now), tail_(tail) {}
 
-  Status Compile(const Node& node, std::string& out) {
+  // `top`: the node is the root or a child of a root AND, so every match must satisfy it.
+  Status Compile(const Node& node, std::string& out, bool top = false) {
     switch (node.kind) {
       case NodeKind::kAnd:
       case NodeKind::kOr: {
         out += "(";
         for (std::size_t i = 0; i < node.children.size(); ++i) {
           if (i > 0) out += node.kind == NodeKind::kAnd ? " AND " : " OR ";
-          MEDSOC_TRY(Compile(*node.children[i], out));
+          MEDSOC_TRY(Compile(*node.children[i], out, top && node.kind == NodeKind::kAnd));
         }
         out += ")";
         return Ok();
@@ -103,16 +107,33 @@ class Compiler {
         out += ", 0)";
         return Ok();
       case NodeKind::kText:
-        return Text(node.value, out);
+        return Text(node.value, out, top);
       case NodeKind::kField:
-        return Field(node, out);
+        return Field(node, out, top);
     }
     return Ok();
   }
 
   std::vector<SqlParam> params;
+  // Index in `params` of the MATCH expression of a full-text term every match must satisfy (the
+  // first such term), or -1.
+  int fts_driver = -1;
 
  private:
+  // A full-text condition: rowid in the FTS index, or (tail) the same match over the row's texts.
+  void FtsCondition(std::string fts, bool top, std::string& out) {
+    if (top && fts_driver < 0) fts_driver = static_cast<int>(params.size());
+    if (tail_) {
+      out += "medsoc_fts_match(e.fts_message, e.fts_raw, ";
+      Txt(std::move(fts), out);
+      out += ")";
+      return;
+    }
+    out += "e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ";
+    Txt(std::move(fts), out);
+    out += ")";
+  }
+
   void Int(std::int64_t v, std::string& out) {
     params.push_back({SqlParam::Kind::kInt, v, 0, {}});
     out += "?";
@@ -132,12 +153,10 @@ class Compiler {
 
   // Free text: the FTS index when the value has an indexable token; otherwise (punctuation only,
   // or wildcards FTS cannot express) a LIKE scan over the raw message.
-  Status Text(const QueryValue& v, std::string& out) {
+  Status Text(const QueryValue& v, std::string& out, bool top) {
     std::string fts = FtsExpression(v);
     if (!fts.empty()) {
-      out += "e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ";
-      Txt(std::move(fts), out);
-      out += ")";
+      FtsCondition(std::move(fts), top, out);
       return Ok();
     }
     std::string like = v.wildcard ? LikePattern(v.pattern) : "%" + LikePattern(EscapeWild(v.text)) + "%";
@@ -160,7 +179,7 @@ class Compiler {
     return out;
   }
 
-  Status Field(const Node& n, std::string& out) {
+  Status Field(const Node& n, std::string& out, bool top) {
     const std::string& f = n.field;
     if (f == "@timestamp" || f == "time") return TimeColumn(n, "e.time", out);
     if (f == "ingest_time") return TimeColumn(n, "e.ingest_time", out);
@@ -171,9 +190,7 @@ class Compiler {
     if (f == "message" && n.op == FieldOp::kEquals) {
       std::string fts = FtsExpression(n.value, "message");
       if (!fts.empty()) {
-        out += "e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ";
-        Txt(std::move(fts), out);
-        out += ")";
+        FtsCondition(std::move(fts), top, out);
         return Ok();
       }
     }
@@ -461,6 +478,7 @@ class Compiler {
   }
 
   core::Timestamp now_;
+  bool tail_ = false;
 };
 
 // Narrows [lo, hi) from @timestamp conditions that every match must satisfy.
@@ -598,11 +616,18 @@ std::string FtsExpression(const QueryValue& value, std::string_view column) {
 Result<CompiledQuery> CompileQuery(const Query& query, core::Timestamp now) {
   CompiledQuery out;
   if (query.root == nullptr) return out;
-  Compiler compiler(now);
+  Compiler compiler(now, false);
   std::string where;
-  MEDSOC_TRY(compiler.Compile(*query.root, where));
+  MEDSOC_TRY(compiler.Compile(*query.root, where, true));
+  Compiler tail(now, true);
+  std::string where_tail;
+  MEDSOC_TRY(tail.Compile(*query.root, where_tail, true));
+  if (tail.params.size() != compiler.params.size())
+    return Error(ErrorCode::kInternal, "query compiled to different parameters for the tail");
   out.where = std::move(where);
+  out.where_tail = std::move(where_tail);
   out.params = std::move(compiler.params);
+  out.fts_driver = compiler.fts_driver;
   NarrowWindow(*query.root, now, out.time_lo, out.time_hi);
   return out;
 }

@@ -55,7 +55,14 @@ struct CompiledQuery {
   // (so it must come after every explicitly numbered parameter in the statement). "1" for the
   // empty query.
   std::string where = "1";
+  // The same condition over the unindexed tail table (`hot`, same columns plus fts_message and
+  // fts_raw): full-text terms use medsoc_fts_match (tokenizer.h) instead of the FTS index. It uses
+  // the same `params`.
+  std::string where_tail = "1";
   std::vector<SqlParam> params;
+  // Index in `params` of the FTS MATCH expression of a full-text term that every match must
+  // satisfy (top-level, not under OR or NOT), or -1: the planner may then start from the FTS index.
+  int fts_driver = -1;
   // The window implied by time conditions that every match must meet (top-level AND terms on
   // @timestamp): [time_lo, time_hi). Used to skip partitions.
   std::int64_t time_lo = INT64_MIN;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/time.h"
 #include "event/value.h"
@@ -190,7 +191,95 @@ void FnTime(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, t->ns);
 }
 
+// medsoc_fts_match(message, raw, expr): FtsMatch over the two texts (NULL counts as empty).
+void FnFtsMatch(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto text = [&](int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
+    return p == nullptr ? std::string_view() : std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[i])));
+  };
+  sqlite3_result_int(ctx, FtsMatch(text(0), text(1), text(2)) ? 1 : 0);
+}
+
+// Whether the token sequence `q` occurs at consecutive positions of `text` (document mode), the
+// last token as a prefix when `prefix`.
+// Whether `needle` occurs in `text` with ASCII letters compared case-insensitively. Every token
+// (lowercased ASCII, other bytes as written; truncated ones are prefixes) is such a substring of
+// the text it came from, so a text without the phrase's first token cannot match it.
+bool ContainsFolded(std::string_view text, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  const char first = needle[0];
+  for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    if (fold(text[i]) != first) continue;
+    std::size_t k = 1;
+    while (k < needle.size() && fold(text[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
+
+bool PhraseIn(std::string_view text, const std::vector<std::string>& q, bool prefix) {
+  if (q.empty() || text.empty()) return false;
+  if (!ContainsFolded(text, q[0])) return false;  // cheap rejection before tokenizing
+  // Owned copies: word tokens are views into TokenizeImpl's scratch buffer.
+  std::vector<std::pair<int, std::string>> owned;
+  int pos = -1;
+  TokenizeImpl(text, false, [&](std::string_view t, int, int, bool colocated) {
+    if (!colocated) ++pos;
+    owned.emplace_back(pos, std::string(t));
+    return 0;
+  });
+  auto matches = [&](const std::string& tok, std::size_t j) {
+    if (prefix && j + 1 == q.size()) return tok.compare(0, q[j].size(), q[j]) == 0;
+    return tok == q[j];
+  };
+  // Positions ascend; colocated tokens share one.
+  for (std::size_t i = 0; i < owned.size(); ++i) {
+    if (!matches(owned[i].second, 0)) continue;
+    const int p0 = owned[i].first;
+    bool all = true;
+    std::size_t k = i;
+    for (std::size_t j = 1; j < q.size() && all; ++j) {
+      while (k < owned.size() && owned[k].first < p0 + static_cast<int>(j)) ++k;
+      bool found = false;
+      for (std::size_t m = k; m < owned.size() && owned[m].first == p0 + static_cast<int>(j); ++m)
+        if (matches(owned[m].second, j)) found = true;
+      all = found;
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool FtsMatch(std::string_view message, std::string_view raw, std::string_view expr) {
+  // [column " : "] '"' phrase with "" for '"' '"' [" *"]
+  bool message_only = false;
+  if (expr.rfind("message : ", 0) == 0) {
+    message_only = true;
+    expr.remove_prefix(10);
+  }
+  bool prefix = false;
+  if (expr.size() >= 2 && expr.substr(expr.size() - 2) == " *") {
+    prefix = true;
+    expr.remove_suffix(2);
+  }
+  if (expr.size() < 2 || expr.front() != '"' || expr.back() != '"') return false;
+  expr = expr.substr(1, expr.size() - 2);
+  std::string phrase;
+  for (std::size_t i = 0; i < expr.size(); ++i) {
+    phrase.push_back(expr[i]);
+    if (expr[i] == '"' && i + 1 < expr.size() && expr[i + 1] == '"') ++i;
+  }
+  std::vector<std::string> q;
+  TokenizeImpl(phrase, true, [&](std::string_view t, int, int, bool) {
+    q.emplace_back(t);
+    return 0;
+  });
+  if (q.empty()) return false;
+  return PhraseIn(message, q, prefix) || (!message_only && PhraseIn(raw, q, prefix));
+}
 
 int Tokenize(std::string_view text, bool query, const TokenSink& emit) { return TokenizeImpl(text, query, emit); }
 
@@ -222,6 +311,8 @@ Status RegisterEventFunctions(sqlite3* db) {
     rc = sqlite3_create_function_v2(db, f.name, 1, flags, nullptr, f.fn, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return Error(ErrorCode::kInternal, std::string("sqlite: cannot register ") + f.name);
   }
+  rc = sqlite3_create_function_v2(db, "medsoc_fts_match", 3, flags, nullptr, FnFtsMatch, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Error(ErrorCode::kInternal, "sqlite: cannot register medsoc_fts_match");
   return Ok();
 }
 

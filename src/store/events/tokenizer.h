@@ -14,6 +14,8 @@
 //   medsoc_ip(x)    16-byte IP key of an address text (query CIDR ranges), else NULL
 //   medsoc_num(x)   x as a number when it is one (integers, reals, numeric text), else NULL
 //   medsoc_time(x)  nanoseconds of an RFC 3339 text, else NULL
+//   medsoc_fts_match(message, raw, expr)  FtsMatch below (1/0): the FTS index's answer for one row,
+//                   used over the event store's unindexed tail
 //
 // Thread-safety: registration is per connection; the functions hold no state.
 #pragma once
@@ -41,5 +43,12 @@ struct TokenSummary {
   bool single_cjk = false;  // the text is one CJK character
 };
 TokenSummary SummarizeTokens(std::string_view text);
+
+// Whether one row with FTS columns (message, raw) matches `expr`, an FTS5 expression as
+// FtsExpression (sqlite_query.h) writes it: [message : ] "phrase" [*]. Gives the same answer as
+// MATCH over the FTS5 index with this tokenizer: the phrase's query tokens at consecutive
+// positions of one column's document tokens (colocated tokens share a position), the last one as
+// a prefix with '*'.
+bool FtsMatch(std::string_view message, std::string_view raw, std::string_view expr);
 
 }  // namespace medsoc::store::events
