@@ -35,7 +35,9 @@ json IncidentJson(const IncidentView& v) {
   return {{"id", i.id}, {"number", number}, {"title", i.title}, {"severity", SeverityName(i.severity)},
           {"status", IncidentStatusName(i.status)}, {"score", i.score}, {"risk", i.risk}, {"raised_by", i.raised_by},
           {"source", SourceKindName(i.source)}, {"owner", i.owner}, {"watchers", v.watchers},
-          {"entities", i.entity_keys}, {"tactics", i.tactics}, {"techniques", i.techniques}, {"alert_ids", i.alert_ids},
+          {"entity_count", v.entity_count}, {"entities", i.entity_keys}, {"entities_truncated", v.entities_truncated},
+          {"tactics", i.tactics}, {"techniques", i.techniques}, {"alert_count", v.alert_count},
+          {"alert_ids", i.alert_ids}, {"alert_ids_truncated", v.alert_ids_truncated},
           {"event_count", i.event_count}, {"merged_into", i.merged_into},
           {"verdict", i.verdict ? json(VerdictName(*i.verdict)) : json(nullptr)}, {"review", v.review},
           {"impact", v.impact}, {"root_cause", v.root_cause}, {"created_at", T(i.created_at)},
@@ -134,11 +136,14 @@ void RegisterTriageRoutes(Router& router, ApiServices& s, TriageService& tr) {
              });
 
   router.Add({.method = Method::kGet, .pattern = base + "/alerts", .permission = Permission::kAlertsRead,
-              .summary = "List deduplicated alerts, newest first", .tag = "triage",
+              .summary = "List deduplicated alerts, newest last_seen first, a page at a time ('next': the cursor "
+                         "for 'after' when more may follow)",
+              .tag = "triage",
               .query_params = {{"status", "string", "open, suppressed, in_incident, closed"},
                                {"source", "string", "sigma, suricata, waf, firewall_ips, antivirus"},
                                {"incident_id", "string", ""}, {"since", "string", "RFC 3339"},
-                               {"limit", "integer", "at most 1000"}}},
+                               {"after", "string", "the previous page's 'next'"},
+                               {"limit", "integer", "default 100, at most 500"}}},
              [&tr](RequestContext& ctx) {
                AlertQuery q;
                auto& r = ctx.request();
@@ -150,11 +155,15 @@ void RegisterTriageRoutes(Router& router, ApiServices& s, TriageService& tr) {
                  if (!t.ok()) return Bad("since: " + t.error().message());
                  q.since = *t;
                }
-               if (auto l = r.Query("limit")) q.limit = std::atoi(std::string(*l).c_str());
-               TRY_OR_RESPOND(auto alerts, tr.ListAlerts(ctx.scope(), q));
+               q.after = std::string(r.Query("after").value_or(""));
+               if (auto l = r.Query("limit")) q.limit = std::min(std::atoi(std::string(*l).c_str()), kMaxAlertPage);
+               TRY_OR_RESPOND(auto page, tr.ListAlertPage(ctx.scope(), q));
                json items = json::array();
-               for (const auto& a : alerts) items.push_back(AlertJson(a));
-               return JsonResponse(200, {{"items", items}});
+               items.get_ref<json::array_t&>().reserve(page.items.size());
+               for (const auto& a : page.items) items.push_back(AlertJson(a));
+               json out = {{"items", std::move(items)}};
+               if (!page.next.empty()) out["next"] = page.next;
+               return JsonResponse(200, out);
              });
 
   router.Add({.method = Method::kGet, .pattern = base + "/alerts/{id}", .permission = Permission::kAlertsRead,
@@ -229,20 +238,30 @@ void RegisterTriageRoutes(Router& router, ApiServices& s, TriageService& tr) {
 
   // ---- incidents ----
   router.Add({.method = Method::kGet, .pattern = base + "/incidents", .permission = Permission::kIncidentsRead,
-              .summary = "List incidents, newest first", .tag = "triage",
+              .summary = "List incidents, newest first; each with alert_count and only its newest " +
+                         std::to_string(kListAlertIds) + " alert_ids (alert_ids_truncated when it has more), and "
+                         "entity_count and only its first " + std::to_string(kListEntities) +
+                         " entities (entities_truncated when it has more); GET /incidents/{id} lists them all",
+              .tag = "triage",
               .query_params = {{"status", "string", "a status or 'open'"}, {"severity", "string", ""},
-                               {"owner", "string", "user id"}, {"limit", "integer", "at most 1000"}}},
+                               {"owner", "string", "user id"},
+                               {"entity", "string", "an entity key (host:pc7): incidents naming it among all their entities"},
+                               {"limit", "integer", "at most 1000"}}},
              [&tr](RequestContext& ctx) {
                IncidentQuery q;
                auto& r = ctx.request();
                q.status = std::string(r.Query("status").value_or(""));
                q.severity = std::string(r.Query("severity").value_or(""));
                q.owner = std::string(r.Query("owner").value_or(""));
+               q.entity = std::string(r.Query("entity").value_or(""));
                if (auto l = r.Query("limit")) q.limit = std::atoi(std::string(*l).c_str());
                TRY_OR_RESPOND(auto list, tr.ListIncidents(ctx.scope(), q));
+               // Items are moved, not copied, into the array and the body (an lvalue in the
+               // initializer list would deep-copy the whole page).
                json items = json::array();
+               items.get_ref<json::array_t&>().reserve(list.size());
                for (const auto& v : list) items.push_back(IncidentJson(v));
-               return JsonResponse(200, {{"items", items}});
+               return JsonResponse(200, {{"items", std::move(items)}});
              });
 
   router.Add({.method = Method::kGet, .pattern = base + "/incidents/{id}", .permission = Permission::kIncidentsRead,

@@ -1,6 +1,7 @@
 #include "triage/service.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <set>
 
@@ -97,11 +98,16 @@ AlertRecord ReadAlert(Statement& s) {
   return a;
 }
 
-constexpr const char* kIncidentColumns =
-    "id, tenant_id, number, title, severity, status, score, risk, raised_by, source, owner, entities, tactics, "
-    "techniques, event_count, merged_into, verdict, review, impact, root_cause, created_at, updated_at, first_seen, "
-    "last_seen, acknowledged_at, investigating_at, onsite_at, contained_at, resolved_at, closed_at, sla_paused_at, "
-    "sla_paused_ns, escalation_tier, breaches";
+// Column 11 is the entity keys as a JSON array: the stored column, or for the list an expression
+// that keeps only the first few (see ListIncidents).
+std::string IncidentColumns(std::string_view entities = "entities") {
+  return "id, tenant_id, number, title, severity, status, score, risk, raised_by, source, owner, " +
+         std::string(entities) +
+         ", tactics, techniques, event_count, merged_into, verdict, review, impact, root_cause, created_at, "
+         "updated_at, first_seen, last_seen, acknowledged_at, investigating_at, onsite_at, contained_at, "
+         "resolved_at, closed_at, sla_paused_at, sla_paused_ns, escalation_tier, breaches";
+}
+constexpr int kIncidentColumnCount = 34;
 
 IncidentView ReadIncident(Statement& s) {
   IncidentView v;
@@ -118,6 +124,7 @@ IncidentView ReadIncident(Statement& s) {
   i.source = ParseSourceKind(s.ColumnText(9)).value_or(SourceKind::kSigma);
   i.owner = s.ColumnText(10);
   i.entity_keys = StringList(s.ColumnText(11));
+  v.entity_count = static_cast<std::int64_t>(i.entity_keys.size());
   i.tactics = StringList(s.ColumnText(12));
   i.techniques = StringList(s.ColumnText(13));
   i.event_count = s.ColumnInt64(14);
@@ -333,7 +340,7 @@ Result<TriageService::TenantState*> TriageService::State(const std::string& tena
     }
   }
   {
-    MEDSOC_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kIncidentColumns +
+    MEDSOC_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT " + IncidentColumns() +
                                                  " FROM incidents WHERE tenant_id = ? AND last_seen >= ? "
                                                  "AND status IN ('new','acknowledged','investigating','contained')"));
     MEDSOC_TRY(q->BindAll(tenant, newest - horizon));
@@ -480,18 +487,51 @@ Result<TriageService::IngestSummary> TriageService::Ingest(const TenantScope& sc
 }
 
 Result<std::vector<AlertRecord>> TriageService::ListAlerts(const TenantScope& scope, const AlertQuery& q) {
+  MEDSOC_ASSIGN_OR_RETURN(auto page, ListAlertPage(scope, q));
+  return std::move(page.items);
+}
+
+Result<AlertPage> TriageService::ListAlertPage(const TenantScope& scope, const AlertQuery& q) {
+  // The cursor is the last row's (last_seen, rowid): the list's order, which every index of the
+  // alerts table that leads with last_seen after its equality columns already has.
+  std::int64_t after_seen = 0, after_row = 0;
+  if (!q.after.empty()) {
+    const std::string_view c = q.after;
+    const auto dot = c.find('.');
+    const auto seen = c.substr(0, dot == std::string_view::npos ? 0 : dot);
+    const auto row = dot == std::string_view::npos ? std::string_view() : c.substr(dot + 1);
+    auto r1 = std::from_chars(seen.data(), seen.data() + seen.size(), after_seen);
+    auto r2 = std::from_chars(row.data(), row.data() + row.size(), after_row);
+    if (seen.empty() || row.empty() || r1.ec != std::errc() || r1.ptr != seen.data() + seen.size() ||
+        r2.ec != std::errc() || r2.ptr != row.data() + row.size())
+      return Error(ErrorCode::kInvalidArgument, "after: not a cursor of the alert list");
+  }
+  // Only the filters given go into the SQL (not "?2 = '' OR status = ?2"), so the planner can
+  // search alerts_status, alerts_incident_seen or alerts_last_seen and read the page in order
+  // without sorting. Unused parameter numbers stay bound and unread.
+  std::string sql = std::string("SELECT ") + kAlertColumns + ", rowid FROM alerts WHERE tenant_id = ?1";
+  if (!q.status.empty()) sql += " AND status = ?2";
+  if (!q.source.empty()) sql += " AND source = ?3";
+  if (!q.incident_id.empty()) sql += " AND incident_id = ?4";
+  if (q.since.ns != 0) sql += " AND last_seen >= ?5";
+  if (!q.after.empty()) sql += " AND (last_seen, rowid) < (?6, ?7)";
+  sql += " ORDER BY last_seen DESC, rowid DESC LIMIT ?8";
+  const int limit = q.limit <= 0 ? 100 : std::min(q.limit, 1000);
   std::lock_guard lock(mu_);
-  MEDSOC_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("SELECT ") + kAlertColumns +
-                                               " FROM alerts WHERE tenant_id = ?1 AND (?2 = '' OR status = ?2) "
-                                               "AND (?3 = '' OR source = ?3) AND (?4 = '' OR incident_id = ?4) "
-                                               "AND last_seen >= ?5 ORDER BY last_seen DESC LIMIT ?6"));
-  int limit = q.limit <= 0 ? 100 : std::min(q.limit, 1000);
-  MEDSOC_TRY(s->BindAll(scope.tenant_id(), q.status, q.source, q.incident_id, q.since.ns, limit));
-  std::vector<AlertRecord> out;
+  MEDSOC_ASSIGN_OR_RETURN(auto s, db_->Prepare(sql));
+  MEDSOC_TRY(s->BindAll(scope.tenant_id(), q.status, q.source, q.incident_id, q.since.ns, after_seen, after_row,
+                        limit + 1));
+  AlertPage out;
+  std::int64_t last_row = 0;
   while (true) {
     MEDSOC_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) break;
-    out.push_back(ReadAlert(*s));
+    if (static_cast<int>(out.items.size()) == limit) {  // a row past the page: there is a next one
+      out.next = std::to_string(out.items.back().last_seen.ns) + "." + std::to_string(last_row);
+      break;
+    }
+    out.items.push_back(ReadAlert(*s));
+    last_row = s->ColumnInt64(28);
   }
   return out;
 }
@@ -516,7 +556,7 @@ Status TriageService::CloseAlert(const TenantScope& scope, const std::string& id
 }
 
 Result<std::optional<IncidentView>> TriageService::LoadIncident(const std::string& tenant, const std::string& id) {
-  MEDSOC_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("SELECT ") + kIncidentColumns +
+  MEDSOC_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT " + IncidentColumns() +
                                                " FROM incidents WHERE tenant_id = ? AND id = ?"));
   MEDSOC_TRY(s->BindAll(tenant, id));
   MEDSOC_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -537,6 +577,7 @@ Status TriageService::LoadAlertsAndWatchers(const std::string& tenant, IncidentV
       if (!r) break;
       v.incident.alert_ids.push_back(a->ColumnText(0));
     }
+    v.alert_count = static_cast<std::int64_t>(v.incident.alert_ids.size());
   }
   {
     MEDSOC_ASSIGN_OR_RETURN(auto w, db_->Prepare("SELECT user_id FROM incident_watchers WHERE tenant_id = ? AND "
@@ -552,22 +593,32 @@ Status TriageService::LoadAlertsAndWatchers(const std::string& tenant, IncidentV
 }
 
 Result<std::vector<IncidentView>> TriageService::ListIncidents(const TenantScope& scope, const IncidentQuery& q) {
+  // An incident can name hundreds of entities (the detail has them all): SQLite counts them and
+  // hands over only the first kListEntities (?7), so the service neither parses nor copies the
+  // rest. The entity filter (?6) tests all of them.
   std::lock_guard lock(mu_);
   MEDSOC_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-      std::string("SELECT ") + kIncidentColumns +
-      " FROM incidents WHERE tenant_id = ?1 AND merged_into = '' AND (?2 = '' OR status = ?2 OR (?2 = 'open' AND "
-      "status IN ('new','acknowledged','investigating','contained'))) AND (?3 = '' OR severity = ?3) "
-      "AND (?4 = '' OR owner = ?4) ORDER BY created_at DESC LIMIT ?5"));
+      "SELECT " +
+      IncidentColumns("CASE WHEN json_array_length(entities) <= ?7 THEN entities ELSE (SELECT json_group_array(value) "
+                      "FROM (SELECT value FROM json_each(incidents.entities) LIMIT ?7)) END") +
+      ", json_array_length(entities) FROM incidents WHERE tenant_id = ?1 AND merged_into = '' AND (?2 = '' OR "
+      "status = ?2 OR (?2 = 'open' AND status IN ('new','acknowledged','investigating','contained'))) AND (?3 = '' "
+      "OR severity = ?3) AND (?4 = '' OR owner = ?4) AND (?6 = '' OR EXISTS (SELECT 1 FROM "
+      "json_each(incidents.entities) WHERE value = ?6)) ORDER BY created_at DESC LIMIT ?5"));
   int limit = q.limit <= 0 ? 100 : std::min(q.limit, 1000);
-  MEDSOC_TRY(s->BindAll(scope.tenant_id(), q.status, q.severity, q.owner, limit));
+  MEDSOC_TRY(s->BindAll(scope.tenant_id(), q.status, q.severity, q.owner, limit, q.entity, kListEntities));
   std::vector<IncidentView> out;
   while (true) {
     MEDSOC_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) break;
-    out.push_back(ReadIncident(*s));
+    IncidentView& v = out.emplace_back(ReadIncident(*s));
+    v.entity_count = s->ColumnInt64(kIncidentColumnCount);
+    v.entities_truncated = static_cast<std::int64_t>(v.incident.entity_keys.size()) < v.entity_count;
   }
-  // The list shows the same alert_ids and watchers as one incident does: two queries per page (the
-  // page's ids as one JSON array parameter), not two per incident.
+  // Each listed incident carries its alert count and only its newest kListAlertIds alert ids (an
+  // incident can gather hundreds; the detail has them all), and its watchers: three queries per
+  // page (the page's ids as one JSON array parameter), not one per incident. All three search
+  // alerts_incident_seen / the watchers' primary key; the count reads the index alone.
   if (out.empty()) return out;
   std::map<std::string, IncidentView*> by_id;
   json ids = json::array();
@@ -577,15 +628,29 @@ Result<std::vector<IncidentView>> TriageService::ListIncidents(const TenantScope
   }
   const std::string ids_text = ids.dump();
   {
-    MEDSOC_ASSIGN_OR_RETURN(auto a, db_->Prepare("SELECT incident_id, id FROM alerts WHERE tenant_id = ?1 AND incident_id "
-                                                 "IN (SELECT value FROM json_each(?2)) ORDER BY first_seen"));
-    MEDSOC_TRY(a->BindAll(scope.tenant_id(), ids_text));
+    MEDSOC_ASSIGN_OR_RETURN(auto c, db_->Prepare("SELECT incident_id, COUNT(*) FROM alerts WHERE tenant_id = ?1 AND "
+                                                 "incident_id IN (SELECT value FROM json_each(?2)) GROUP BY incident_id"));
+    MEDSOC_TRY(c->BindAll(scope.tenant_id(), ids_text));
+    while (true) {
+      MEDSOC_ASSIGN_OR_RETURN(bool r, c->Step());
+      if (!r) break;
+      if (auto it = by_id.find(c->ColumnText(0)); it != by_id.end()) it->second->alert_count = c->ColumnInt64(1);
+    }
+  }
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto a, db_->Prepare(
+        "SELECT j.value, a.id FROM json_each(?2) AS j JOIN alerts AS a ON a.rowid IN (SELECT x.rowid FROM alerts AS x "
+        "WHERE x.tenant_id = ?1 AND x.incident_id = j.value ORDER BY x.last_seen DESC, x.rowid DESC LIMIT ?3) "
+        "ORDER BY j.key, a.last_seen DESC, a.rowid DESC"));
+    MEDSOC_TRY(a->BindAll(scope.tenant_id(), ids_text, kListAlertIds));
     while (true) {
       MEDSOC_ASSIGN_OR_RETURN(bool r, a->Step());
       if (!r) break;
       if (auto it = by_id.find(a->ColumnText(0)); it != by_id.end()) it->second->incident.alert_ids.push_back(a->ColumnText(1));
     }
   }
+  for (auto& v : out)
+    v.alert_ids_truncated = static_cast<std::int64_t>(v.incident.alert_ids.size()) < v.alert_count;
   {
     MEDSOC_ASSIGN_OR_RETURN(auto w, db_->Prepare("SELECT incident_id, user_id FROM incident_watchers WHERE tenant_id = ?1 "
                                                  "AND incident_id IN (SELECT value FROM json_each(?2)) ORDER BY user_id"));

@@ -33,20 +33,44 @@ struct AlertQuery {
   std::string source;       // empty: any
   std::string incident_id;  // empty: any
   core::Timestamp since;    // last_seen >= since; 0: any
-  int limit = 100;          // capped at 1000
+  std::string after;        // AlertPage::next of the previous page: continue after it; empty: first page
+  int limit = 100;          // capped at 1000 (the API caps it at kMaxAlertPage)
+};
+
+// The API's largest alert page; the portal pages through larger sets.
+inline constexpr int kMaxAlertPage = 500;
+
+// One page of the alert list, newest last_seen first; next is set when more may follow.
+struct AlertPage {
+  std::vector<AlertRecord> items;
+  std::string next;  // opaque cursor for AlertQuery::after; empty: this was the last page
 };
 
 struct IncidentQuery {
   std::string status;       // a status, "open" (any open status), or empty
   std::string severity;     // empty: any
   std::string owner;
+  std::string entity;       // an entity key ("host:pc7"): only incidents with it among ALL their entities; empty: any
   int limit = 100;
 };
+
+// How many alert ids each incident of ListIncidents carries (the newest); GetIncident has them all.
+inline constexpr int kListAlertIds = 5;
+// How many entity keys each incident of ListIncidents carries (its first); GetIncident has them all.
+inline constexpr int kListEntities = 10;
 
 // The incident as the API shows it: engine fields plus analyst-owned ones.
 struct IncidentView {
   Incident incident;
   std::int64_t number = 0;
+  // Alerts linked to the incident, counted in SQL. incident.alert_ids holds all of them (first seen
+  // first) from GetIncident, at most kListAlertIds (newest first) from ListIncidents; truncated then.
+  std::int64_t alert_count = 0;
+  bool alert_ids_truncated = false;
+  // The incident's entity keys: incident.entity_keys holds all of them from GetIncident, the first
+  // kListEntities from ListIncidents (truncated then); entity_count counts all of them either way.
+  std::int64_t entity_count = 0;
+  bool entities_truncated = false;
   std::string review, impact, root_cause;
   core::Timestamp acknowledged_at, investigating_at, onsite_at, contained_at, resolved_at, closed_at;
   core::Timestamp sla_paused_at;
@@ -120,6 +144,8 @@ class TriageService {
 
   // --- alerts ---
   Result<std::vector<AlertRecord>> ListAlerts(const store::TenantScope& scope, const AlertQuery& q);
+  // The same with the cursor of the next page; kInvalidArgument for a malformed q.after.
+  Result<AlertPage> ListAlertPage(const store::TenantScope& scope, const AlertQuery& q);
   Result<std::optional<AlertRecord>> GetAlert(const store::TenantScope& scope, const std::string& id);
   Status CloseAlert(const store::TenantScope& scope, const std::string& id, const std::string& actor);
 

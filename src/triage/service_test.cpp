@@ -1,5 +1,7 @@
 #include "triage/service.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "triage/sla.h"
@@ -331,10 +333,159 @@ TEST_F(ServiceTest, ListedIncidentsCarryTheirOwnAlertsAndWatchers) {
     auto one = svc_->GetIncident(scope_, v.incident.id);
     ASSERT_TRUE(one.ok() && one->has_value());
     EXPECT_FALSE(v.incident.alert_ids.empty());
-    EXPECT_EQ(v.incident.alert_ids, (*one)->incident.alert_ids);
+    EXPECT_EQ(v.alert_count, static_cast<std::int64_t>((*one)->incident.alert_ids.size()));
+    EXPECT_EQ(v.incident.alert_ids, (*one)->incident.alert_ids);  // one alert each: nothing cut
+    EXPECT_FALSE(v.alert_ids_truncated);
     EXPECT_EQ(v.watchers, (*one)->watchers);
   }
   EXPECT_EQ(list->front().watchers, (std::vector<std::string>{"u-analyst", "u-ciso"}));
+}
+
+// A listed incident carries its alert count and only its newest kListAlertIds alert ids; the
+// detail has them all.
+TEST_F(ServiceTest, ListedIncidentsCarryAlertCountAndTheNewestFewIds) {
+  const core::Timestamp now = core::Now();
+  std::vector<AlertInput> batch;
+  for (int i = 0; i < 12; ++i)  // distinct rules on one host: 12 records, one incident
+    batch.push_back(Alert("r" + std::to_string(i), Level::kHigh, "pacs-01", now + core::Minutes(i)));
+  ASSERT_TRUE(svc_->Ingest(scope_, batch).ok());
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("small", Level::kCritical, "ws-001", now, "impact")}).ok());
+  auto list = svc_->ListIncidents(scope_, {});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  auto all_alerts = svc_->ListAlerts(scope_, {.limit = 1000});  // newest last_seen first
+  ASSERT_TRUE(all_alerts.ok());
+  for (const auto& v : *list) {
+    auto one = svc_->GetIncident(scope_, v.incident.id);
+    ASSERT_TRUE(one.ok() && one->has_value());
+    const auto& full = (*one)->incident.alert_ids;
+    EXPECT_EQ((*one)->alert_count, static_cast<std::int64_t>(full.size()));
+    EXPECT_FALSE((*one)->alert_ids_truncated);
+    EXPECT_EQ(v.alert_count, static_cast<std::int64_t>(full.size()));
+    std::vector<std::string> newest;  // the incident's alerts, newest first, as the alert list orders them
+    for (const auto& a : *all_alerts)
+      if (a.incident_id == v.incident.id && newest.size() < static_cast<std::size_t>(kListAlertIds)) newest.push_back(a.id);
+    EXPECT_EQ(v.incident.alert_ids, newest);
+    EXPECT_EQ(v.alert_ids_truncated, full.size() > static_cast<std::size_t>(kListAlertIds));
+  }
+  const IncidentView& big = list->front().alert_count == 12 ? list->front() : list->back();
+  EXPECT_EQ(big.alert_count, 12);
+  EXPECT_TRUE(big.alert_ids_truncated);
+  ASSERT_EQ(big.incident.alert_ids.size(), static_cast<std::size_t>(kListAlertIds));
+  EXPECT_EQ(svc_->GetAlert(scope_, big.incident.alert_ids.front()).value()->rule_id, "r11");
+  EXPECT_EQ(svc_->GetAlert(scope_, big.incident.alert_ids.back()).value()->rule_id, "r7");
+  // The other tenant's list counts only its own.
+  ASSERT_TRUE(svc_->Ingest(other_, {Alert("b", Level::kHigh, "pacs-01", now)}).ok());
+  auto theirs = svc_->ListIncidents(other_, {});
+  ASSERT_TRUE(theirs.ok());
+  ASSERT_EQ(theirs->size(), 1u);
+  EXPECT_EQ(theirs->front().alert_count, 1);
+}
+
+// A listed incident carries its entity count and only its first kListEntities entity keys (the
+// detail's first ones); the detail has them all. The entity filter looks at all of them.
+TEST_F(ServiceTest, ListedIncidentsCarryEntityCountAndTheFirstFewEntities) {
+  const core::Timestamp now = core::Now();
+  std::vector<AlertInput> batch;
+  for (int i = 0; i < 14; ++i) {  // one host, 14 accounts: one incident naming 15+ entities
+    AlertInput a = Alert("logon", Level::kHigh, "pacs-01", now + core::Minutes(i));
+    a.user = "nurse" + std::to_string(i);
+    batch.push_back(std::move(a));
+  }
+  ASSERT_TRUE(svc_->Ingest(scope_, batch).ok());
+  ASSERT_TRUE(svc_->Ingest(scope_, {Alert("small", Level::kCritical, "ws-001", now, "impact")}).ok());
+  auto list = svc_->ListIncidents(scope_, {});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  for (const auto& v : *list) {
+    auto one = svc_->GetIncident(scope_, v.incident.id);
+    ASSERT_TRUE(one.ok() && one->has_value());
+    const auto& full = (*one)->incident.entity_keys;
+    ASSERT_FALSE(full.empty());
+    EXPECT_EQ((*one)->entity_count, static_cast<std::int64_t>(full.size()));
+    EXPECT_FALSE((*one)->entities_truncated);
+    EXPECT_EQ(v.entity_count, static_cast<std::int64_t>(full.size()));
+    const std::size_t shown = std::min(full.size(), static_cast<std::size_t>(kListEntities));
+    EXPECT_EQ(v.incident.entity_keys, std::vector<std::string>(full.begin(), full.begin() + shown));
+    EXPECT_EQ(v.entities_truncated, full.size() > static_cast<std::size_t>(kListEntities));
+  }
+  const IncidentView& big = list->front().entity_count > kListEntities ? list->front() : list->back();
+  EXPECT_GE(big.entity_count, 15);
+  EXPECT_TRUE(big.entities_truncated);
+  EXPECT_EQ(big.incident.entity_keys.size(), static_cast<std::size_t>(kListEntities));
+  const IncidentView& small = &big == &list->front() ? list->back() : list->front();
+  EXPECT_FALSE(small.entities_truncated);
+
+  // The filter finds an entity past the listed ones, and the item it returns is capped the same way.
+  auto detail = svc_->GetIncident(scope_, big.incident.id);
+  ASSERT_TRUE(detail.ok() && detail->has_value());
+  const std::string late = (*detail)->incident.entity_keys.back();
+  ASSERT_EQ(std::count(big.incident.entity_keys.begin(), big.incident.entity_keys.end(), late), 0);
+  auto found = svc_->ListIncidents(scope_, {.entity = late});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().incident.id, big.incident.id);
+  EXPECT_EQ(found->front().incident.entity_keys, big.incident.entity_keys);
+  EXPECT_EQ(found->front().entity_count, big.entity_count);
+  auto host = svc_->ListIncidents(scope_, {.entity = small.incident.entity_keys.front()});
+  ASSERT_TRUE(host.ok());
+  ASSERT_EQ(host->size(), 1u);
+  EXPECT_EQ(host->front().incident.id, small.incident.id);
+  auto none = svc_->ListIncidents(scope_, {.entity = "user:nobody"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto prefix = svc_->ListIncidents(scope_, {.entity = late.substr(0, 5)});  // whole keys only, no prefixes
+  ASSERT_TRUE(prefix.ok());
+  EXPECT_TRUE(prefix->empty());
+  auto theirs = svc_->ListIncidents(other_, {.entity = late});
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_TRUE(theirs->empty());
+}
+
+// The alert list pages by cursor: the pages together are the whole list in order, without
+// repeats, also across alerts seen at the same instant and with filters.
+TEST_F(ServiceTest, AlertListPagesByCursor) {
+  const core::Timestamp now = core::Now();
+  std::vector<AlertInput> batch;
+  for (int i = 0; i < 11; ++i)  // pairs share a last_seen: the cursor must split ties
+    batch.push_back(Alert("p" + std::to_string(i), i % 3 == 0 ? Level::kLow : Level::kHigh, i % 2 ? "pacs-01" : "ws-001",
+                          now + core::Minutes(i / 2)));
+  ASSERT_TRUE(svc_->Ingest(scope_, batch).ok());
+  ASSERT_TRUE(svc_->Ingest(other_, {Alert("p0", Level::kHigh, "pacs-01", now)}).ok());
+  auto all = svc_->ListAlerts(scope_, {.limit = 1000});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 11u);
+  for (std::size_t i = 1; i < all->size(); ++i) EXPECT_GE((*all)[i - 1].last_seen.ns, (*all)[i].last_seen.ns);
+  std::string some_incident;
+  for (const auto& a : *all)
+    if (!a.incident_id.empty()) some_incident = a.incident_id;
+  ASSERT_FALSE(some_incident.empty());
+  for (const std::string& incident : {std::string(), some_incident}) {
+    std::vector<std::string> want;
+    for (const auto& a : *all)
+      if (incident.empty() || a.incident_id == incident) want.push_back(a.id);
+    for (int limit : {1, 2, 3, 5}) {
+      std::vector<std::string> got;
+      AlertQuery q{.incident_id = incident, .limit = limit};
+      for (int pages = 0; pages < 20; ++pages) {
+        auto page = svc_->ListAlertPage(scope_, q);
+        ASSERT_TRUE(page.ok()) << page.error().ToString();
+        EXPECT_LE(page->items.size(), static_cast<std::size_t>(limit));
+        for (const auto& a : page->items) got.push_back(a.id);
+        if (page->next.empty()) break;
+        EXPECT_EQ(page->items.size(), static_cast<std::size_t>(limit));
+        q.after = page->next;
+      }
+      EXPECT_EQ(got, want) << "limit " << limit << " incident '" << incident << "'";
+    }
+  }
+  // A last full page says so only when more follow.
+  auto exact = svc_->ListAlertPage(scope_, {.limit = 11});
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->items.size(), 11u);
+  EXPECT_TRUE(exact->next.empty());
+  for (const char* bad : {"x", "1", "1.", ".1", "1.2.3", "1.x", "-"})
+    EXPECT_EQ(svc_->ListAlertPage(scope_, {.after = bad}).error().code(), ErrorCode::kInvalidArgument) << bad;
 }
 
 }  // namespace

@@ -358,6 +358,17 @@ CREATE INDEX notify_deliveries_channel ON notify_deliveries (tenant_id, channel_
 CREATE INDEX notify_deliveries_due ON notify_deliveries (status, next_attempt_at);
 )sql";
 
+// Migration 4: the alerts of one incident in last_seen order, so the incident list counts them
+// from the index alone (COUNT ... GROUP BY incident_id) and takes the newest few without a sort,
+// and the alert list filtered by incident pages newest first without one. Replaces
+// alerts_incident (tenant_id, incident_id), whose every use this index serves.
+inline constexpr int kTriageAlertIndexMigrationVersion = 4;
+inline constexpr std::string_view kTriageAlertIndexMigrationName = "triage: alerts by incident in last_seen order";
+inline constexpr std::string_view kTriageAlertIndexMigrationSql = R"sql(
+CREATE INDEX alerts_incident_seen ON alerts (tenant_id, incident_id, last_seen);
+DROP INDEX alerts_incident;
+)sql";
+
 // Tests and tools that need the schema before the lead's wiring: StateMigrations() plus this one
 // (dropping any later state migration, as OpenInMemoryForTest does).
 std::vector<store::sqlite::Migration> TriageSchemaMigrations();

@@ -117,7 +117,7 @@ async function main() {
     assert(Number(await text(page, 'noise-alerts-in')) === noise.alerts_in, `alerts in ${await text(page, 'noise-alerts-in')} != ${noise.alerts_in}`)
     assert(Number(await text(page, 'noise-incidents')) === noise.incidents, 'incidents out differ')
     assert(noise.alerts_in === seedAlerts().length, `API alerts_in ${noise.alerts_in}`)
-    const openAlerts = (await api(page, 'GET', '/api/v1/triage/alerts?status=open&limit=1000')).body.items.length
+    const openAlerts = (await api(page, 'GET', '/api/v1/triage/alerts?status=open&limit=500')).body.items.length
     assert(summary.alerts.open === openAlerts, `summary open alerts ${summary.alerts.open} != list ${openAlerts}`)
     await page.locator('[data-testid=module-incidents]').getByText(String(incidents.length), { exact: true }).waitFor()
     await page.locator('[data-testid=module-alerts]').getByText(String(openAlerts), { exact: true }).waitFor()
@@ -196,7 +196,7 @@ async function main() {
     await page.goto(base + '/alerts')
     const groups = page.locator('[data-testid=alert-groups]')
     await groups.locator('[data-testid="group-e2e-portscan"]').waitFor()
-    const alerts = (await api(page, 'GET', '/api/v1/triage/alerts?limit=1000')).body.items
+    const alerts = (await api(page, 'GET', '/api/v1/triage/alerts?limit=500')).body.items
     const scan = alerts.find((a) => a.rule_id === 'e2e-portscan')
     assert(scan && scan.count === 3, `portscan dedup count ${scan?.count}`)
     const rules = new Set(alerts.map((a) => a.rule_id))

@@ -73,10 +73,99 @@ class TriageTest(unittest.TestCase):
         return r.json()
 
     def incidents_with(self, client, entity):
-        items = client.get("/api/v1/triage/incidents?limit=1000").json()["items"]
-        return [i for i in items if entity in i["entities"]]
+        """List items naming `entity` (the server filters on all entities). An item has alert_count
+        and only the newest few alert_ids, entity_count and only the first few entities; incident()
+        has them all."""
+        r = client.get("/api/v1/triage/incidents?limit=1000&entity=" + urllib.parse.quote(entity))
+        self.assertEqual(r.status, 200, r)
+        return r.json()["items"]
+
+    def incident(self, client, iid):
+        r = client.get("/api/v1/triage/incidents/" + iid)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def all_alerts(self, client, query="", limit=500):
+        """Every alert record of the list, following its `next` cursor."""
+        out, after = [], None
+        while True:
+            q = query + ("&" if query else "") + f"limit={limit}" + (f"&after={urllib.parse.quote(after)}" if after else "")
+            r = client.get("/api/v1/triage/alerts?" + q)
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            self.assertLessEqual(len(body["items"]), limit)
+            out += body["items"]
+            after = body.get("next")
+            if not after:
+                return out
 
     # ---------------------------------------------------------------- (a) dedup and aggregation
+
+    def test_incident_list_caps_entities_and_filters_on_all_of_them(self):
+        # A list item carries entity_count and only the first 10 entities; the detail has them all,
+        # and ?entity= finds the incident by an entity the item does not show.
+        c = self.login("sec-a")
+        now = time.time()
+        posted = [alert(f"it-ent-{i}", "high", "ent-ws-1", user=f"ent-nurse-{i:02d}", event_time=iso(now - 900 + 30 * i))
+                  for i in range(14)]
+        self.post_alerts(c, posted)
+        incs = self.incidents_with(c, "host:ent-ws-1")
+        self.assertEqual(len(incs), 1, incs)
+        item = incs[0]
+        detail = self.incident(c, item["id"])
+        self.assertGreaterEqual(detail["entity_count"], 15)  # the host and 14 accounts
+        self.assertEqual(detail["entity_count"], len(detail["entities"]))
+        self.assertFalse(detail["entities_truncated"])
+        self.assertIn("user:ent-nurse-13", detail["entities"])
+        self.assertEqual(item["entity_count"], detail["entity_count"])
+        self.assertTrue(item["entities_truncated"])
+        self.assertEqual(item["entities"], detail["entities"][:10])
+        late = detail["entities"][-1]
+        self.assertNotIn(late, item["entities"])
+        self.assertEqual([i["id"] for i in self.incidents_with(c, late)], [item["id"]])
+        self.assertEqual(self.incidents_with(c, "user:ent-nurse-99"), [])
+        # The other hospital does not see it by any of its entities.
+        self.assertEqual(self.incidents_with(self.login("sec-b"), late), [])
+
+    def test_incident_list_counts_alerts_and_the_alert_list_pages(self):
+        # A list item carries alert_count and only the newest 5 alert ids; the detail has them all.
+        c = self.login("sec-a")
+        now = time.time()
+        posted = [alert(f"it-count-{i}", "high", "cnt-ws-1", event_time=iso(now - 900 + 60 * i)) for i in range(8)]
+        out = self.post_alerts(c, posted)
+        self.assertEqual(out["new_records"], 8)
+        incs = self.incidents_with(c, "host:cnt-ws-1")
+        self.assertEqual(len(incs), 1, incs)
+        item = incs[0]
+        detail = self.incident(c, item["id"])
+        self.assertEqual(item["alert_count"], 8)
+        self.assertTrue(item["alert_ids_truncated"])
+        newest = [r["alert_id"] for r in reversed(out["results"][-5:])]  # later event_time first
+        self.assertEqual(item["alert_ids"], newest)
+        self.assertEqual(detail["alert_count"], 8)
+        self.assertFalse(detail["alert_ids_truncated"])
+        self.assertEqual(sorted(detail["alert_ids"]), sorted(r["alert_id"] for r in out["results"]))
+
+        # The incident's alerts page by cursor, newest first: every record once.
+        pages, after = [], None
+        while True:
+            r = c.get(f"/api/v1/triage/alerts?incident_id={item['id']}&limit=3" + (f"&after={after}" if after else ""))
+            self.assertEqual(r.status, 200, r)
+            pages.append(r.json()["items"])
+            after = r.json().get("next")
+            if not after:
+                break
+        self.assertEqual([len(p) for p in pages], [3, 3, 2])
+        ids = [a["id"] for p in pages for a in p]
+        self.assertEqual(ids, [r["alert_id"] for r in reversed(out["results"])])
+        seen = [parse_iso(a["last_seen"]) for p in pages for a in p]
+        self.assertEqual(seen, sorted(seen, reverse=True))
+        self.assertEqual(self.all_alerts(c, "incident_id=" + item["id"], limit=4), [a for p in pages for a in p])
+        # Pages are at most 500; a cursor the server did not make is refused.
+        self.assertEqual(c.get("/api/v1/triage/alerts?limit=100000").status, 200)
+        r = c.get("/api/v1/triage/alerts?after=not-a-cursor")
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("after", r.json()["error"]["message"])
 
     def test_posted_alerts_dedup_into_records_and_one_incident_per_entity(self):
         c = self.login("sec-a")
@@ -105,7 +194,10 @@ class TriageTest(unittest.TestCase):
         self.assertEqual(inc["severity"], "high")
         self.assertEqual(inc["status"], "new")
         self.assertEqual(inc["raised_by"], "alert")
+        self.assertEqual(inc["alert_count"], 2)
         self.assertEqual(len(inc["alert_ids"]), 2)
+        self.assertFalse(inc["alert_ids_truncated"])
+        self.assertEqual(sorted(self.incident(c, inc["id"])["alert_ids"]), sorted(inc["alert_ids"]))
         self.assertEqual(inc["event_count"], 5)
         self.assertEqual(res[0]["incident_id"], inc["id"])
         self.assertEqual(res[4]["incident_id"], inc["id"])  # the later alert joined the open incident
@@ -138,7 +230,7 @@ class TriageTest(unittest.TestCase):
         r = c.post("/api/v1/triage/alerts", {"alerts": [{"rule_title": "no id"}]})
         self.assertEqual(r.status, 400, r)
         self.assertIn("rule_id", r.json()["error"]["message"])
-        self.assertFalse([a for a in c.get("/api/v1/triage/alerts?limit=1000").json()["items"] if a["rule_id"] == "ok-1"])
+        self.assertFalse([a for a in self.all_alerts(c) if a["rule_id"] == "ok-1"])
 
     def test_detection_pipeline_alerts_from_ingested_events(self):
         sec = self.login("sec-a")
@@ -169,7 +261,7 @@ class TriageTest(unittest.TestCase):
         self.assertIn(r.status, (200, 202), r)
 
         def records(rule):
-            return [a for a in sec.get("/api/v1/triage/alerts?limit=1000").json()["items"] if a["rule_id"] == rule]
+            return [a for a in self.all_alerts(sec) if a["rule_id"] == rule]
 
         sigma = wait_for(lambda: [a for a in records(VSSADMIN_RULE) if a["count"] == 3])
         self.assertEqual(len(sigma), 1, records(VSSADMIN_RULE))
@@ -185,7 +277,8 @@ class TriageTest(unittest.TestCase):
         incs = self.incidents_with(sec, "host:pl-fs-07.hosp.local")
         self.assertEqual(len(incs), 1, incs)
         self.assertEqual(incs[0]["severity"], "critical")
-        self.assertEqual(incs[0]["alert_ids"], [rec["id"]])
+        self.assertEqual(incs[0]["alert_count"], 1)
+        self.assertEqual(self.incident(sec, incs[0]["id"])["alert_ids"], [rec["id"]])
         self.assertEqual(incs[0]["event_count"], 3)
         self.assertIn("impact", incs[0]["tactics"])
         self.assertEqual(rec["incident_id"], incs[0]["id"])
@@ -200,6 +293,8 @@ class TriageTest(unittest.TestCase):
         self.assertEqual(len(incs), 1, incs)
         self.assertEqual(incs[0]["source"], "suricata")
         self.assertEqual(sorted(incs[0]["entities"]), ["ip:10.77.0.5", "ip:203.0.113.50"])
+        self.assertEqual(incs[0]["entity_count"], 2)
+        self.assertFalse(incs[0]["entities_truncated"])
         # The external address is an observable, not a grouping key: the same attacker on another
         # internal machine is another incident.
         other = self.post_alerts(sec, [alert("suricata:2024217", "high", source="suricata", src_ip="203.0.113.50",
@@ -208,8 +303,7 @@ class TriageTest(unittest.TestCase):
         self.assertNotEqual(other["incident_id"], incs[0]["id"])
         # The pipeline's alerts belong to the token's tenant only.
         b = self.login("sec-b")
-        self.assertFalse([a for a in b.get("/api/v1/triage/alerts?limit=1000").json()["items"]
-                          if a["rule_id"] in (VSSADMIN_RULE, "suricata:2024217")])
+        self.assertFalse([a for a in self.all_alerts(b) if a["rule_id"] in (VSSADMIN_RULE, "suricata:2024217")])
 
     def test_scoring_uses_the_asset_ledger(self):
         sec = self.login("sec-a")
@@ -436,8 +530,7 @@ class TriageTest(unittest.TestCase):
         summary = r.json()
         incidents = sec.get("/api/v1/triage/incidents?status=open&limit=1000").json()["items"]
         self.assertLess(len(incidents), 1000)
-        alerts = sec.get("/api/v1/triage/alerts?status=open&limit=1000").json()["items"]
-        self.assertLess(len(alerts), 1000)
+        alerts = self.all_alerts(sec, "status=open")
         inc = summary["incidents"]
         self.assertEqual(inc["open"], len(incidents))
         self.assertGreater(inc["open"], 0)
@@ -453,7 +546,7 @@ class TriageTest(unittest.TestCase):
         b = self.login("sec-b")
         sb = b.get("/api/v1/triage/summary").json()
         self.assertEqual(sb["incidents"]["open"], len(b.get("/api/v1/triage/incidents?status=open&limit=1000").json()["items"]))
-        self.assertEqual(sb["alerts"]["open"], len(b.get("/api/v1/triage/alerts?status=open&limit=1000").json()["items"]))
+        self.assertEqual(sb["alerts"]["open"], len(self.all_alerts(b, "status=open")))
         # A viewer reads the dashboard but not incidents or alerts: the summary leaves them out.
         r = self.login("view-a").get("/api/v1/triage/summary")
         self.assertEqual(r.status, 200, r)

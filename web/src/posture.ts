@@ -25,7 +25,7 @@ export const MODULES: ModuleDef[] = [
   { key: 'incidents', titleKey: 'dashboard.incidents', api: '/api/v1/triage/incidents', permission: 'incidents.read', route: '/incidents',
     query: { status: 'open', limit: 1000 }, labelKey: 'triage.openTotal' },
   { key: 'alerts', titleKey: 'dashboard.alerts', api: '/api/v1/triage/alerts', permission: 'alerts.read', route: '/alerts?status=open',
-    query: { status: 'open', limit: 1000 }, labelKey: 'alerts.openCount' },
+    query: { status: 'open', limit: 500 }, labelKey: 'alerts.openCount' }, // the server's largest alert page
   { key: 'events', titleKey: 'dashboard.events', api: '/api/v1/events', permission: 'events.read', route: '/events' },
   { key: 'assets', titleKey: 'dashboard.assets', api: '/api/v1/assets', permission: 'assets.read', route: '/assets' },
   { key: 'findings', titleKey: 'dashboard.findings', api: '/api/v1/findings', permission: 'findings.read', route: '/findings' },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Alert, Incident, SlaPolicy } from './api/types'
 import { menuFor, pageByName } from './pages'
 import {
-  allowedTransitions, clocksFor, defaultSuppressionFields, formatDuration, groupAlerts, incidentPosture, isReopen,
+  alertPages, allowedTransitions, clocksFor, defaultSuppressionFields, formatDuration, groupAlerts, incidentPosture, isReopen,
   liveClock, nextDue, slaState, suppressionFields, tickerOrder, toBase64Url,
 } from './triage'
 
@@ -19,7 +19,7 @@ const POLICIES: SlaPolicy[] = [
 function incident(p: Partial<Incident>): Incident {
   return {
     id: 'i1', number: 'INC-000001', title: 't', severity: 'critical', status: 'new', score: 90, risk: 0, raised_by: 'alert',
-    source: 'sigma', owner: '', watchers: [], entities: [], tactics: [], techniques: [], alert_ids: [], event_count: 1,
+    source: 'sigma', owner: '', watchers: [], entity_count: 0, entities: [], entities_truncated: false, tactics: [], techniques: [], alert_count: 0, alert_ids: [], alert_ids_truncated: false, event_count: 1,
     merged_into: '', verdict: null, review: '', impact: '', root_cause: '', created_at: iso(0), updated_at: iso(0),
     first_seen: iso(0), last_seen: iso(0), acknowledged_at: null, investigating_at: null, onsite_at: null, contained_at: null,
     resolved_at: null, closed_at: null, sla_paused: false, escalation_tier: 1, breaches: [], ...p,
@@ -135,6 +135,32 @@ describe('alert grouping and suppression scope', () => {
   it('encodes evidence as unpadded base64url', () => {
     expect(toBase64Url(new Uint8Array([0xfb, 0xff, 0xbf]))).toBe('-_-_')
     expect(toBase64Url(new TextEncoder().encode('ab'))).toBe('YWI')
+  })
+})
+
+describe('alert list pages', () => {
+  const all = Array.from({ length: 7 }, (_, i) => alert({ id: 'a' + i }))
+  const fetcher = (size: number, seen: (string | undefined)[]) => async (after?: string) => {
+    seen.push(after)
+    const from = after ? Number(after) : 0
+    const items = all.slice(from, from + size)
+    return from + size < all.length ? { items, next: String(from + size) } : { items }
+  }
+
+  it('follows the cursor until the server has no more', async () => {
+    const seen: (string | undefined)[] = []
+    const out = await alertPages(fetcher(3, seen), 1000)
+    expect(out.items.map((a) => a.id)).toEqual(all.map((a) => a.id))
+    expect(out.next).toBeUndefined()
+    expect(seen).toEqual([undefined, '3', '6'])
+  })
+
+  it('stops at max and hands back the cursor to go on', async () => {
+    const seen: (string | undefined)[] = []
+    const out = await alertPages(fetcher(2, seen), 4)
+    expect(out.items.map((a) => a.id)).toEqual(['a0', 'a1', 'a2', 'a3'])
+    expect(out.next).toBe('4')
+    expect(seen).toEqual([undefined, '2'])
   })
 })
 

@@ -1,6 +1,6 @@
 // Logic behind the incident and alert pages, the dashboard's incident figures and the wall's ticker
 // (pure functions, unit-tested in triage.test.ts). Shapes: api/types.ts; server: src/triage.
-import type { Alert, Incident, IncidentStatus, Severity, SlaClockState, SlaPolicy } from './api/types'
+import type { Alert, AlertPage, Incident, IncidentStatus, Severity, SlaClockState, SlaPolicy } from './api/types'
 import { INCIDENT_STATUSES, SEVERITIES } from './api/types'
 
 export const OPEN_STATUSES: IncidentStatus[] = ['new', 'acknowledged', 'investigating', 'contained']
@@ -153,6 +153,19 @@ export function tickerOrder(incidents: Incident[], policies: SlaPolicy[], now: n
 
 // ---- alerts ----
 export type GroupBy = 'rule' | 'entity'
+
+// Follows the alert list's cursor (GET /triage/alerts pages at most 500) until the server has no
+// more or `max` records are in; next is set when it stopped at max.
+export async function alertPages(fetchPage: (after?: string) => Promise<AlertPage>, max: number): Promise<AlertPage> {
+  const items: Alert[] = []
+  let after: string | undefined
+  do {
+    const page = await fetchPage(after)
+    items.push(...page.items)
+    after = page.next
+  } while (after && items.length < max)
+  return after ? { items, next: after } : { items }
+}
 
 export interface AlertGroup {
   key: string

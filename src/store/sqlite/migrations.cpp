@@ -163,10 +163,12 @@ END;
 // Later modules keep their migration's SQL beside their code, as constexpr text in a header (so
 // this table stays constexpr and medsoc_store links nothing above it); the state database's
 // schema is still this one ordered list, whoever opens the file.
-constexpr std::array<Migration, 3> kStateMigrations = {{
+constexpr std::array<Migration, 4> kStateMigrations = {{
     {1, "tenants, users, sessions, api tokens, audit trail, settings", kMigration1},
     {assets::kAssetsMigrationVersion, assets::kAssetsMigrationName, assets::kAssetsMigrationSql},
     {triage::kTriageMigrationVersion, triage::kTriageMigrationName, triage::kTriageMigrationSql},
+    {triage::kTriageAlertIndexMigrationVersion, triage::kTriageAlertIndexMigrationName,
+     triage::kTriageAlertIndexMigrationSql},
 }};
 
 constexpr std::string_view kCreateMigrationsTable =

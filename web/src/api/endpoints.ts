@@ -4,7 +4,7 @@ import type {
   ApiToken, AuditPage, ConfigEntry, Health, ListOf, Principal, Role, RoleId, Tenant, User,
 } from './types'
 import type {
-  Alert, DutyShift, Incident, IncidentComment, IncidentDetail, IncidentEvidence, IncidentStatus, NoiseReduction, TriageSummary,
+  Alert, AlertPage, DutyShift, Incident, IncidentComment, IncidentDetail, IncidentEvidence, IncidentStatus, NoiseReduction, TriageSummary,
   SlaClockState, SlaPolicy, Suppression, VerdictName,
 } from './types'
 
@@ -170,6 +170,7 @@ export interface IncidentFilter {
   status?: string // a status or 'open'
   severity?: string
   owner?: string
+  entity?: string // an entity key (host:pc7): incidents naming it among all their entities
   limit?: number
 }
 export interface AlertFilter {
@@ -177,7 +178,8 @@ export interface AlertFilter {
   source?: string
   incident_id?: string
   since?: string
-  limit?: number
+  after?: string // the previous page's next
+  limit?: number // default 100, at most 500
 }
 export interface IncidentPatch {
   status?: IncidentStatus
@@ -205,7 +207,7 @@ export const triageApi = {
   incidentVerdict: (id: string, verdict: VerdictName, comment?: string) =>
     http.post<unknown>(`${TRIAGE}/incidents/${enc(id)}/verdict`, { verdict, comment }),
   report: (id: string) => http.get<Record<string, unknown>>(`${TRIAGE}/incidents/${enc(id)}/report`),
-  alerts: (f: AlertFilter = {}) => http.get<ListOf<Alert>>(`${TRIAGE}/alerts`, { query: { ...f } }),
+  alerts: (f: AlertFilter = {}) => http.get<AlertPage>(`${TRIAGE}/alerts`, { query: { ...f } }),
   alert: (id: string) => http.get<Alert>(`${TRIAGE}/alerts/${enc(id)}`),
   closeAlert: (id: string) => http.post<unknown>(`${TRIAGE}/alerts/${enc(id)}/close`, {}),
   alertVerdict: (id: string, verdict: VerdictName, comment?: string) =>

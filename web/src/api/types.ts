@@ -320,6 +320,12 @@ export interface Alert {
   verdict: VerdictName | null
 }
 
+// GET /triage/alerts: a page, newest last_seen first; next: the cursor for `after` when more may follow.
+export interface AlertPage {
+  items: Alert[]
+  next?: string
+}
+
 export interface Incident {
   id: string
   number: string
@@ -332,10 +338,14 @@ export interface Incident {
   source: string
   owner: string
   watchers: string[]
-  entities: string[]
+  entity_count: number // entity keys of the incident
+  entities: string[] // the list: only the first 10 (entities_truncated then); the detail: all
+  entities_truncated: boolean
   tactics: string[]
   techniques: string[]
-  alert_ids: string[]
+  alert_count: number // alerts linked to the incident
+  alert_ids: string[] // the list: only the newest 5 (alert_ids_truncated then); the detail: all
+  alert_ids_truncated: boolean
   event_count: number
   merged_into: string
   verdict: VerdictName | null

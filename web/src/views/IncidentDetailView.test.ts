@@ -12,8 +12,8 @@ const created = new Date(Date.now() - 5 * 60_000).toISOString()
 function detail(): IncidentDetail {
   return {
     id: 'i1', number: 'INC-000007', title: '勒索软件加密行为', severity: 'critical', status: 'new', score: 92, risk: 0,
-    raised_by: 'alert', source: 'sigma', owner: '', watchers: [], entities: ['host:his-db01', 'asset:a-17'], tactics: ['impact'],
-    techniques: ['T1486'], alert_ids: ['al1'], event_count: 4, merged_into: '', verdict: null, review: '', impact: '', root_cause: '',
+    raised_by: 'alert', source: 'sigma', owner: '', watchers: [], entity_count: 2, entities: ['host:his-db01', 'asset:a-17'], entities_truncated: false, tactics: ['impact'],
+    techniques: ['T1486'], alert_count: 1, alert_ids: ['al1'], alert_ids_truncated: false, event_count: 4, merged_into: '', verdict: null, review: '', impact: '', root_cause: '',
     created_at: created, updated_at: created, first_seen: created, last_seen: created, acknowledged_at: null, investigating_at: null,
     onsite_at: null, contained_at: null, resolved_at: null, closed_at: null, sla_paused: false, escalation_tier: 1, breaches: [],
     timeline: [{ at: created, actor: 'triage', kind: 'created', detail: 'raised by alert al1' }],
@@ -26,7 +26,7 @@ function detail(): IncidentDetail {
 }
 
 type Call = { method: string; url: string; headers: Record<string, string>; body: unknown }
-function server(inc: IncidentDetail) {
+function server(inc: IncidentDetail, alerts: { id: string }[] = []) {
   const calls: Call[] = []
   const f = vi.fn(async (url: string, init: RequestInit) => {
     const method = init.method ?? 'GET'
@@ -40,7 +40,13 @@ function server(inc: IncidentDetail) {
       return json(inc)
     }
     if (url === '/api/v1/triage/incidents/i1') return json(inc)
-    if (url.startsWith('/api/v1/triage/alerts')) return json({ items: [] })
+    if (url.startsWith('/api/v1/triage/alerts')) {
+      // Pages of two in list order, the cursor being the index of the next one.
+      const q = new URL(url, 'http://x').searchParams
+      const from = Number(q.get('after') ?? 0)
+      const items = alerts.slice(from, from + 2)
+      return json(from + 2 < alerts.length ? { items, next: String(from + 2) } : { items })
+    }
     if (url.startsWith('/api/v1/triage/oncall/shifts')) return json({ items: [] })
     return json({ error: { code: 'not_found', message: 'no' } }, 404)
   })
@@ -81,6 +87,28 @@ describe('IncidentDetailView', () => {
     expect(w.find('[data-testid=incident-actions]').exists()).toBe(false)
     expect(w.find('[data-testid=assign-select]').exists()).toBe(false)
     expect(w.find('[data-testid=comment-input]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('shows the alert count and loads every linked alert by following the list cursor', async () => {
+    principal(['incidents.read', 'alerts.read'])
+    const inc = detail()
+    inc.alert_ids = ['al1', 'al2', 'al3', 'al4', 'al5']
+    inc.alert_count = 5
+    const linked = inc.alert_ids.map((id) => ({
+      id, source: 'sigma', rule_id: 'r-' + id, rule_title: 'Rule ' + id, level: 'high', attack_tactic: '', attack_technique: '',
+      host: '', user: '', src_ip: '', dst_ip: '', asset_id: '', entities: ['host:his-db01'], score: 70, count: 1, first_seen: created,
+      last_seen: created, status: 'in_incident', suppression: 'none', suppressed_by: '', incident_id: 'i1', last_event_id: '',
+      matched_fields: {}, intel_hits: [], blocked: false, verdict: null,
+    }))
+    const calls = server(inc, linked)
+    const w = await mountAt('/incidents/i1')
+    const pages = calls.filter((c) => c.url.startsWith('/api/v1/triage/alerts'))
+    expect(pages.map((c) => new URL(c.url, 'http://x').searchParams.get('after'))).toEqual([null, '2', '4'])
+    expect(pages.every((c) => c.url.includes('incident_id=i1'))).toBe(true)
+    expect(w.text()).toContain('(5)')
+    const table = w.find('[data-testid=linked-alerts]')
+    for (const a of linked) expect(table.text()).toContain(a.rule_title)
     w.unmount()
   })
 
