@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -140,24 +141,44 @@ class AuditJoinTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    StopSyslog();
+    fs::remove_all(dir_);
+  }
+
+  // A pipeline with one source of `format` behind a syslog listener on an ephemeral loopback port;
+  // returns the port (0 after a failed assertion).
+  std::uint16_t StartSyslog(const std::string& format, ListenerProtocol protocol) {
+    pipeline_ = std::make_unique<Pipeline>(PipelineOptions{.parse_workers = 1}, registry_, sink_);
+    auto src = pipeline_->AddSource({.name = "syslog", .format = format});
+    EXPECT_TRUE(src.ok());
+    EXPECT_TRUE(pipeline_->Start().ok());
+    server_ = std::make_unique<SyslogServer>(*pipeline_, SyslogServerOptions{.batch_events = 100, .batch_millis = 5});
+    EXPECT_TRUE(server_->Add({.name = "syslog", .protocol = protocol, .listen = "127.0.0.1:0"}, *src).ok());
+    EXPECT_TRUE(server_->Start().ok());
+    return server_->port("syslog");
+  }
+  // Stops the listener, then drains the pipeline into the sink.
+  void StopSyslog() {
+    if (server_) server_->Stop();
+    if (pipeline_) pipeline_->Stop();
+    server_.reset();
+    pipeline_.reset();
+  }
 
   core::Registry registry_;
   FieldSink sink_;
   fs::path dir_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<SyslogServer> server_;
 };
 
 std::string Syslog(const std::string& record) { return "<14>Nov 22 10:00:00 web1 audispd: " + record + "\n"; }
 
 TEST_F(AuditJoinTest, TcpSyslogRecordsOfOneSerialBecomeOneEvent) {
-  Pipeline p({.parse_workers = 1}, registry_, sink_);
-  auto src = p.AddSource({.name = "tcp", .format = "auto"});
-  ASSERT_TRUE(src.ok());
-  ASSERT_TRUE(p.Start().ok());
-  SyslogServer srv(p, {.batch_events = 100, .batch_millis = 5});
-  ASSERT_TRUE(srv.Add({.name = "tcp", .protocol = ListenerProtocol::kTcp, .listen = "127.0.0.1:0"}, *src).ok());
-  ASSERT_TRUE(srv.Start().ok());
-  int fd = Connect(srv.port("tcp"));
+  const std::uint16_t port = StartSyslog("auto", ListenerProtocol::kTcp);
+  ASSERT_NE(port, 0);
+  int fd = Connect(port);
   // Split over several writes, with an unrelated message between the records.
   SendAll(fd, Syslog(kSyscall) + Syslog(kExecve));
   SendAll(fd, "<86>Nov 22 10:00:00 web1 sshd[5]: Accepted password for bob from 10.0.0.9 port 22 ssh2\n");
@@ -166,8 +187,7 @@ TEST_F(AuditJoinTest, TcpSyslogRecordsOfOneSerialBecomeOneEvent) {
   // The EOE closed the event: it is stored while the connection is still open.
   ASSERT_TRUE(sink_.WaitFor(2));
   ::close(fd);
-  srv.Stop();
-  p.Stop();
+  StopSyslog();
   const auto rows = sink_.rows();
   ASSERT_EQ(rows.size(), 2u);
   const FieldSink::Row* joined = sink_.Find(rows, "type=SYSCALL");
@@ -181,18 +201,13 @@ TEST_F(AuditJoinTest, TcpSyslogRecordsOfOneSerialBecomeOneEvent) {
 }
 
 TEST_F(AuditJoinTest, TcpConnectionCloseFlushesAnOpenEvent) {
-  Pipeline p({.parse_workers = 1}, registry_, sink_);
-  auto src = p.AddSource({.name = "tcp", .format = "auditd"});
-  ASSERT_TRUE(p.Start().ok());
-  SyslogServer srv(p, {.batch_events = 100, .batch_millis = 5});
-  ASSERT_TRUE(srv.Add({.name = "tcp", .protocol = ListenerProtocol::kTcp, .listen = "127.0.0.1:0"}, *src).ok());
-  ASSERT_TRUE(srv.Start().ok());
-  int fd = Connect(srv.port("tcp"));
+  const std::uint16_t port = StartSyslog("auditd", ListenerProtocol::kTcp);
+  ASSERT_NE(port, 0);
+  int fd = Connect(port);
   SendAll(fd, std::string(kSyscall) + "\n" + kExecve + "\n");  // no EOE
   ::close(fd);
   ASSERT_TRUE(sink_.WaitFor(1));
-  srv.Stop();
-  p.Stop();
+  StopSyslog();
   const auto rows = sink_.rows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].fields.at("process.command_line"), "id -u");
@@ -201,19 +216,14 @@ TEST_F(AuditJoinTest, TcpConnectionCloseFlushesAnOpenEvent) {
 }
 
 TEST_F(AuditJoinTest, TcpEventWithoutEoeIsEmittedAfterTheJoinTimeout) {
-  Pipeline p({.parse_workers = 1}, registry_, sink_);
-  auto src = p.AddSource({.name = "tcp", .format = "auto"});
-  ASSERT_TRUE(p.Start().ok());
-  SyslogServer srv(p, {.batch_events = 100, .batch_millis = 5});
-  ASSERT_TRUE(srv.Add({.name = "tcp", .protocol = ListenerProtocol::kTcp, .listen = "127.0.0.1:0"}, *src).ok());
-  ASSERT_TRUE(srv.Start().ok());
-  int fd = Connect(srv.port("tcp"));
+  const std::uint16_t port = StartSyslog("auto", ListenerProtocol::kTcp);
+  ASSERT_NE(port, 0);
+  int fd = Connect(port);
   SendAll(fd, Syslog(kSyscall) + Syslog(kExecve));
   // The sender stays connected and quiet: the joiner's timeout releases the event.
   ASSERT_TRUE(sink_.WaitFor(1));
   ::close(fd);
-  srv.Stop();
-  p.Stop();
+  StopSyslog();
   const auto rows = sink_.rows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].fields.at("process.command_line"), "id -u");
@@ -238,14 +248,8 @@ void SendUdp(std::uint16_t port, const std::string& datagram, const char* from =
 // UDP: records are joined per sender address. Two senders interleave records with the same
 // serial: each gets its own event; the one without EOE is released by the join timeout.
 TEST_F(AuditJoinTest, UdpRecordsAreJoinedPerSender) {
-  Pipeline p({.parse_workers = 1}, registry_, sink_);
-  auto src = p.AddSource({.name = "udp", .format = "auto"});
-  ASSERT_TRUE(src.ok());
-  ASSERT_TRUE(p.Start().ok());
-  SyslogServer srv(p, {.batch_events = 100, .batch_millis = 5});
-  ASSERT_TRUE(srv.Add({.name = "udp", .protocol = ListenerProtocol::kUdp, .listen = "127.0.0.1:0"}, *src).ok());
-  ASSERT_TRUE(srv.Start().ok());
-  const std::uint16_t port = srv.port("udp");
+  const std::uint16_t port = StartSyslog("auto", ListenerProtocol::kUdp);
+  ASSERT_NE(port, 0);
   const std::string other = "<14>Nov 22 10:00:00 web2 audispd: ";
   SendUdp(port, Syslog(kSyscall), "127.0.0.1");
   SendUdp(port, other + kSyscall, "127.0.0.2");
@@ -256,8 +260,7 @@ TEST_F(AuditJoinTest, UdpRecordsAreJoinedPerSender) {
   for (const char* r : {kCwd, kPath, kProctitle, kEoe}) SendUdp(port, Syslog(r), "127.0.0.1");
   // 127.0.0.1's event closes with its EOE; 127.0.0.2's has none and waits for the timeout.
   ASSERT_TRUE(sink_.WaitFor(3));
-  srv.Stop();
-  p.Stop();
+  StopSyslog();
   const auto rows = sink_.rows();
   ASSERT_EQ(rows.size(), 3u);
   const FieldSink::Row* web1 = sink_.Find(rows, "web1 audispd: type=SYSCALL");
