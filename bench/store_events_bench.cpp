@@ -1,19 +1,16 @@
 // Event store benchmarks, each against a baseline measured in the same run:
 //
-//   Write            SqliteEventStore::Write of 1,000-event batches with deferred_indexing off
-//                    (columns, 5 indexes, FTS5 with the medsoc tokenizer, JSON rendering, all per
-//                    batch), synchronous=NORMAL and FULL: the baseline of WriteDeferred
-//   WriteDeferred    the default: batches into the unindexed tail, plus the indexer's chunked
-//                    work in the same thread (/x/1), or the acknowledged write alone (/0/0)
-//   WriteGrouped     group commit: 20,000 events per Write, indexes and FTS inline
+//   Write            SqliteEventStore::Write of 1,000-event batches (one block each: encoding, zstd,
+//                    one row and one FTS5 document of its terms), synchronous=NORMAL and FULL
+//   WriteRowPerEvent baseline of Write: one event per block (a row and an FTS5 document per event)
+//   WriteGrouped     group commit: 20,000 events per Write
 //   PlainInsert      baseline: the same rows (tenant, time, doc JSON) INSERTed into a table with no
 //                    index and no FTS, 1,000 per transaction, through the same Database layer
 //   FirstPage*       a one-day query's first page (100 events) over MEDSOC_BENCH_EVENTS stored
 //                    events (default 2,000,000, one day) with an indexed field filter, with a rare
-//                    free-text term, with a common free-text term and with a column filter; the
-//                    newest MEDSOC_BENCH_TAIL (20,000) of them still in the unindexed tail
+//                    free-text term, with a common free-text term and with a column filter
 //   ScanFirstPage    baseline: the indexed filter's predicate on the same value through the event
-//                    JSON (json_each), i.e. a scan of the day without an index
+//                    JSON (json_each), i.e. a scan of the day's blocks without the term index
 //
 // The summary at the end prints "<name>: X vs baseline Y = ratio". Data lives under /tmp, removed
 // at exit.
@@ -115,15 +112,13 @@ void Fill(event::Batch& b, std::int64_t first, int n, std::int64_t span_ns, std:
 }
 
 
-// Baseline: every Write updates the five field indexes and FTS5 itself (deferred_indexing off, the
-// behaviour before 2026-11-22).
+// The store as shipped: 1,000-event batches, each one block (encoding, zstd, one row, one FTS5
+// document of the block's terms), synchronous=NORMAL and FULL.
 void BM_Write(benchmark::State& state) {
   const bool full = state.range(0) != 0;
-  auto store = *SqliteEventStore::Open(Dir().Sub(full ? "write-full" : "write-normal"), {},
-                                       {.sync_full = full, .deferred_indexing = false});
+  auto store = *SqliteEventStore::Open(Dir().Sub(full ? "write-full" : "write-normal"), {}, {.sync_full = full});
   event::Batch batch;
   std::int64_t n = 0;
-  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     state.PauseTiming();
     Fill(batch, n, 1000, core::Hours(1), 0);
@@ -131,40 +126,30 @@ void BM_Write(benchmark::State& state) {
     if (!store->Write(batch).ok()) state.SkipWithError("write failed");
     n += 1000;
   }
-  (void)start;
   state.SetItemsProcessed(n);
 }
 BENCHMARK(BM_Write)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3);
 
-// Deferred indexing (the default): 1,000-event batches into the unindexed tail, and the indexer's
-// work (moving 20,000-row chunks into the indexed table and FTS) done in this thread so that the
-// CPU time per event includes it: each iteration writes 60 batches and then flushes the tail.
-// BM_WriteTail (range(1) = 0) leaves out the indexing: the cost of the acknowledged write alone.
-void BM_WriteDeferred(benchmark::State& state) {
-  const bool full = state.range(0) != 0;
-  const bool index = state.range(1) != 0;
-  auto store = *SqliteEventStore::Open(Dir().Sub(std::string(full ? "deferred-full" : "deferred-normal") + (index ? "" : "-tail")),
-                                       {}, {.sync_full = full, .max_tail_rows = 1u << 30, .background_indexer = false});
+// One event per block: what one SQLite row and one FTS5 document per event costs (the shape of the
+// store before blocks, minus its five field indexes).
+void BM_WriteRowPerEvent(benchmark::State& state) {
+  auto store = *SqliteEventStore::Open(Dir().Sub("row-per-event"), {}, {.sync_full = false, .block_rows = 1});
   event::Batch batch;
   std::int64_t n = 0;
   for (auto _ : state) {
-    for (int i = 0; i < 60; ++i) {
-      state.PauseTiming();
-      Fill(batch, n, 1000, core::Hours(1), 0);
-      state.ResumeTiming();
-      if (!store->Write(batch).ok()) state.SkipWithError("write failed");
-      n += 1000;
-    }
-    if (index && !store->FlushIndex().ok()) state.SkipWithError("indexing failed");
+    state.PauseTiming();
+    Fill(batch, n, 1000, core::Hours(1), 0);
+    state.ResumeTiming();
+    if (!store->Write(batch).ok()) state.SkipWithError("write failed");
+    n += 1000;
   }
   state.SetItemsProcessed(n);
 }
-BENCHMARK(BM_WriteDeferred)->Args({0, 1})->Args({1, 1})->Args({0, 0})->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_WriteRowPerEvent)->Unit(benchmark::kMillisecond)->MinTime(3);
 
-// Group commit: the pipeline's queued batches coalesced into one Write (one transaction) of 20,000
-// events, indexes and FTS updated inline (deferred_indexing off).
+// Group commit: 20,000 events per Write (one transaction, ten blocks).
 void BM_WriteGrouped(benchmark::State& state) {
-  auto store = *SqliteEventStore::Open(Dir().Sub("grouped"), {}, {.sync_full = false, .deferred_indexing = false});
+  auto store = *SqliteEventStore::Open(Dir().Sub("grouped"), {}, {.sync_full = false});
   event::Batch batch;
   std::int64_t n = 0;
   for (auto _ : state) {
@@ -208,28 +193,16 @@ std::int64_t StoredEvents() {
   return env != nullptr ? std::atoll(env) : 2'000'000;
 }
 
-std::int64_t TailEvents() {
-  const char* env = std::getenv("MEDSOC_BENCH_TAIL");
-  const std::int64_t want = env != nullptr ? static_cast<std::int64_t>(std::atoll(env)) : 20'000;
-  return std::min(StoredEvents(), want) / 1000 * 1000;
-}
-
 SqliteEventStore& QueryStore() {
   static std::unique_ptr<SqliteEventStore> store = [] {
-    // No background indexer: the tail left after loading stays unindexed, so every query below also
-    // scans a tail of MEDSOC_BENCH_TAIL rows (default 20,000, the indexer's chunk: the most a
-    // query meets while the indexer keeps up).
-    const std::int64_t tail = TailEvents();
-    auto s = *SqliteEventStore::Open(Dir().Sub("query"), {},
-                                     {.sync_full = false, .max_tail_rows = static_cast<std::size_t>(tail) + 1000,
-                                      .background_indexer = false});
+    // Loaded in 2,000-event writes (the pipeline's batch): 2,048-event blocks at most.
+    auto s = *SqliteEventStore::Open(Dir().Sub("query"), {}, {.sync_full = false});
     const std::int64_t total = StoredEvents();
     event::Batch batch;
     const auto t0 = std::chrono::steady_clock::now();
-    for (std::int64_t n = 0; n < total; n += 1000) {
-      Fill(batch, n, static_cast<int>(std::min<std::int64_t>(1000, total - n)), core::Days(1) - 1, total);
+    for (std::int64_t n = 0; n < total; n += 2000) {
+      Fill(batch, n, static_cast<int>(std::min<std::int64_t>(2000, total - n)), core::Days(1) - 1, total);
       if (!s->Write(batch).ok()) std::abort();
-      if (n + 1000 == total - tail && !s->FlushIndex().ok()) std::abort();
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto parts = *s->Partitions();
@@ -297,18 +270,13 @@ int main(int argc, char** argv) {
   auto get = [&](const char* k) { return f.count(k) ? f[k] : 0.0; };
   std::printf("\nsummary:\n");
   const double plain = get("BM_PlainInsert/min_time:3.000");
-  for (const char* w : {"BM_Write/0/min_time:3.000", "BM_Write/1/min_time:3.000", "BM_WriteDeferred/0/1/min_time:3.000",
-                        "BM_WriteDeferred/1/1/min_time:3.000", "BM_WriteDeferred/0/0/min_time:3.000",
+  for (const char* w : {"BM_Write/0/min_time:3.000", "BM_Write/1/min_time:3.000", "BM_WriteRowPerEvent/min_time:3.000",
                         "BM_WriteGrouped/min_time:3.000"})
     if (get(w) > 0 && plain > 0)
       std::printf("  %s: %.0f events/s vs baseline plain INSERT %.0f/s = %.2f\n", w, get(w), plain, get(w) / plain);
-  for (const char* mode : {"0", "1"}) {
-    const double inl = get((std::string("BM_Write/") + mode + "/min_time:3.000").c_str());
-    const double def = get((std::string("BM_WriteDeferred/") + mode + "/1/min_time:3.000").c_str());
-    if (inl > 0 && def > 0)
-      std::printf("  deferred indexing (sync_full=%s): %.0f events/s vs baseline inline indexes %.0f/s = %.2fx\n", mode,
-                  def, inl, def / inl);
-  }
+  const double blocks = get("BM_Write/0/min_time:3.000"), rows = get("BM_WriteRowPerEvent/min_time:3.000");
+  if (blocks > 0 && rows > 0)
+    std::printf("  blocks: %.0f events/s vs baseline one block per event %.0f/s = %.1fx\n", blocks, rows, blocks / rows);
   const double scan = get("BM_ScanFirstPage/iterations:3");
   for (const char* q : {"BM_FirstPageIndexedField", "BM_FirstPageColumnField", "BM_FirstPageRareText",
                         "BM_FirstPageCommonText", "BM_FirstPageCidr"})

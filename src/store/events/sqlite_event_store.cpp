@@ -3,16 +3,18 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zdict.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "event/json.h"
+#include "store/events/block.h"
 #include "store/events/tokenizer.h"
 #include "store/sqlite/db.h"
 
@@ -24,104 +26,43 @@ using sqlite::Transaction;
 
 namespace {
 
-// 1: events + indexes + FTS. 2: adds `hot`, the unindexed tail (see the header); a version 1
-// partition is migrated when first opened (CREATE TABLE hot; nothing else changes).
-constexpr int kSchemaVersion = 2;
-constexpr std::size_t kMaxDictBytes = 64 * 1024;
-constexpr int kCompressionLevel = 6;
-constexpr int kCompressChunkRows = 2000;
-
-std::string ColumnDefs() {
-  std::string out;
-  for (const ColumnField& c : ColumnFields()) {
-    out += "  ";
-    out += c.column;
-    out += c.type == ColumnType::kKeyword ? " TEXT COLLATE NOCASE,\n" : c.type == ColumnType::kLong ? " INTEGER,\n" : " BLOB,\n";
-  }
-  return out;
-}
-
-std::string HotSchema();
+// 1: events + indexes + FTS. 2: adds `hot`, an unindexed tail. 3: event blocks (block.h): one row
+// per block in `blocks`, its terms in the FTS5 table block_terms. Partitions of version 1 and 2 are
+// converted to 3 when first opened (MigrateRows).
+constexpr int kSchemaVersion = 3;
+constexpr int kArchiveLevel = 9;  // zstd level of blocks in compressed (old) partitions
+constexpr int kCompressChunkBlocks = 64;
 
 std::string PartitionSchema() {
   return "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);\n"
-         "CREATE TABLE IF NOT EXISTS events (\n"
+         "CREATE TABLE IF NOT EXISTS blocks (\n"
+         "  id INTEGER PRIMARY KEY,\n"
          "  tenant_id TEXT NOT NULL,\n"
-         "  id TEXT NOT NULL,\n"
-         "  time INTEGER NOT NULL,\n"
-         "  ingest_time INTEGER NOT NULL,\n"
-         "  source TEXT,\n" +
-         ColumnDefs() +
-         "  parse_error TEXT,\n"
-         "  raw_bytes BLOB,\n"
-         "  zflags INTEGER NOT NULL DEFAULT 0,\n"
-         "  doc BLOB NOT NULL\n"
+         "  min_time INTEGER NOT NULL,\n"
+         "  max_time INTEGER NOT NULL,\n"
+         "  count INTEGER NOT NULL,\n"
+         "  level INTEGER NOT NULL,\n"  // zstd level class: 1 as written, 2 recompressed (CompressOld)
+         "  data BLOB NOT NULL\n"
          ");\n"
-         "CREATE INDEX IF NOT EXISTS events_time ON events(tenant_id, time);\n"
-         "CREATE INDEX IF NOT EXISTS events_event_code ON events(tenant_id, event_code, time);\n"
-         "CREATE INDEX IF NOT EXISTS events_host_name ON events(tenant_id, host_name, time);\n"
-         "CREATE INDEX IF NOT EXISTS events_user_name ON events(tenant_id, user_name, time);\n"
-         "CREATE INDEX IF NOT EXISTS events_source_ip ON events(tenant_id, source_ip, time);\n"
-         "CREATE INDEX IF NOT EXISTS events_destination_ip ON events(tenant_id, destination_ip, time);\n"
-         "CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(message, raw, content='', tokenize='medsoc');\n" +
-         HotSchema();
+         "CREATE INDEX IF NOT EXISTS blocks_time ON blocks(tenant_id, max_time);\n"
+         "CREATE VIRTUAL TABLE IF NOT EXISTS block_terms USING fts5(terms, content='', detail=none, columnsize=0, "
+         "tokenize='medsoc_terms');\n"
+         // Merge segments 16 at a time instead of 4: each term is rewritten about half as often
+         // while a day fills (fewer, larger merges); CompressOld merges all into one at the end.
+         "INSERT INTO block_terms (block_terms, rank) VALUES ('automerge', 16);\n"
+         "PRAGMA user_version = 3;\n";
 }
 
-// The unindexed tail: rows as in `events` (same rowids), plus the texts the FTS index will get.
-std::string HotSchema() {
-  return "CREATE TABLE IF NOT EXISTS hot (\n"
-         "  tenant_id TEXT NOT NULL,\n"
-         "  id TEXT NOT NULL,\n"
-         "  time INTEGER NOT NULL,\n"
-         "  ingest_time INTEGER NOT NULL,\n"
-         "  source TEXT,\n" +
-         ColumnDefs() +
-         "  parse_error TEXT,\n"
-         "  raw_bytes BLOB,\n"
-         "  zflags INTEGER NOT NULL DEFAULT 0,\n"
-         "  doc BLOB NOT NULL,\n"
-         "  fts_message TEXT,\n"
-         "  fts_raw TEXT\n"
-         ");\n"
-         // Time order for first pages; inserted near its end (times mostly ascend), so cheap.
-         "CREATE INDEX IF NOT EXISTS hot_time ON hot(tenant_id, time);\n"
-         "PRAGMA user_version = 2;\n";
-}
-
-// The columns events and hot share, in schema order.
-std::string SharedColumns() {
-  std::string cols = "tenant_id, id, time, ingest_time, source";
+// Version 1/2 row columns, as a block row (block.h order) reads them in MigrateRows.
+std::string LegacyRowSelect(const char* table) {
+  std::string cols = "SELECT tenant_id, id, time, ingest_time, source";
   for (const ColumnField& c : ColumnFields()) {
     cols += ", ";
     cols += c.column;
   }
-  return cols + ", parse_error, raw_bytes, zflags, doc";
-}
-
-std::string HotInsertSql() {
-  std::string cols = "rowid, tenant_id, id, time, ingest_time, source";
-  std::string vals = "?, ?, ?, ?, ?, ?";
-  for (const ColumnField& c : ColumnFields()) {
-    cols += ", ";
-    cols += c.column;
-    vals += ", ?";
-  }
-  cols += ", parse_error, raw_bytes, doc, fts_message, fts_raw";
-  vals += ", ?, ?, ?, ?, ?";
-  return "INSERT INTO hot (" + cols + ") VALUES (" + vals + ")";
-}
-
-std::string InsertSql() {
-  std::string cols = "tenant_id, id, time, ingest_time, source";
-  std::string vals = "?, ?, ?, ?, ?";
-  for (const ColumnField& c : ColumnFields()) {
-    cols += ", ";
-    cols += c.column;
-    vals += ", ?";
-  }
-  cols += ", parse_error, raw_bytes, doc";
-  vals += ", ?, ?, ?";
-  return "INSERT INTO events (" + cols + ") VALUES (" + vals + ")";
+  cols += ", parse_error, raw_bytes, 0, medsoc_doc(doc, zflags), "
+          "json_extract(medsoc_doc(doc, zflags), '$.fields.message'), json_extract(medsoc_doc(doc, zflags), '$.raw')";
+  return cols + " FROM " + table;
 }
 
 constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -180,26 +121,24 @@ Status BindParam(Statement& st, int index, const SqlParam& p) {
   return Ok();
 }
 
-std::string MakeCursor(std::int64_t time, std::int64_t rowid) {
-  return std::to_string(time) + "." + std::to_string(rowid);
-}
+// "time.ID": the page's last event (results are ordered by time, then id, both descending).
+std::string MakeCursor(std::int64_t time, std::string_view id) { return std::to_string(time) + "." + std::string(id); }
 
-bool ParseCursor(std::string_view c, std::int64_t& time, std::int64_t& rowid) {
+bool ParseCursor(std::string_view c, std::int64_t& time, std::string& id) {
   const auto dot = c.find('.');
-  if (dot == std::string_view::npos || dot == 0 || dot + 1 >= c.size()) return false;
-  auto parse = [](std::string_view s, std::int64_t& out) {
-    bool neg = !s.empty() && s[0] == '-';
-    if (neg) s.remove_prefix(1);
-    if (s.empty() || s.size() > 19) return false;
-    std::int64_t v = 0;
-    for (char ch : s) {
-      if (ch < '0' || ch > '9') return false;
-      v = v * 10 + (ch - '0');
-    }
-    out = neg ? -v : v;
-    return true;
-  };
-  return parse(c.substr(0, dot), time) && parse(c.substr(dot + 1), rowid) && rowid > 0;
+  if (dot == std::string_view::npos || dot == 0 || c.size() - dot - 1 != 26) return false;
+  std::string_view t = c.substr(0, dot);
+  const bool neg = t[0] == '-';
+  if (neg) t.remove_prefix(1);
+  if (t.empty() || t.size() > 19) return false;
+  std::int64_t v = 0;
+  for (char ch : t) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + (ch - '0');
+  }
+  time = neg ? -v : v;
+  id = std::string(c.substr(dot + 1));
+  return IdMillis(id) >= 0;
 }
 
 }  // namespace
@@ -270,9 +209,6 @@ struct SqliteEventStore::Conn {
   std::string buf;
   std::int64_t day = 0;
   std::uint64_t epoch = 0;
-  bool has_hot = true;         // schema 2 (false: a version 1 file this process could not migrate)
-  std::int64_t hot_rows = -1;  // writer only: rows in `hot`, -1 until counted
-  std::chrono::steady_clock::time_point last_write{};  // writer only
   std::chrono::steady_clock::time_point deadline{};
   std::unique_ptr<Database> db;  // last: destroyed first
 };
@@ -282,6 +218,96 @@ int ProgressHandler(void* arg) {
   auto* deadline = static_cast<std::chrono::steady_clock::time_point*>(arg);
   return std::chrono::steady_clock::now() > *deadline ? 1 : 0;
 }
+
+// A block row's cell from column `i` of a statement (the legacy row migration).
+Cell CellOf(sqlite3_stmt* st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return Cell::Int(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: return Cell::Int(static_cast<std::int64_t>(sqlite3_column_double(st, i)));
+    case SQLITE_TEXT: {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+      return Cell::Text(std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i))));
+    }
+    case SQLITE_BLOB: {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(st, i));
+      return Cell::Blob(std::string_view(p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_column_bytes(st, i))));
+    }
+    default: return Cell{};
+  }
+}
+
+// Stores an encoded block and its terms in the open transaction of `db`.
+Status InsertBlock(Database& db, const std::string& tenant, std::int64_t min_time, std::int64_t max_time,
+                   std::int64_t rows, int level, const BlockWriter::Finished& done) {
+  MEDSOC_ASSIGN_OR_RETURN(auto ins, db.Prepare(
+      "INSERT INTO blocks (tenant_id, min_time, max_time, count, level, data) VALUES (?, ?, ?, ?, ?, ?)"));
+  MEDSOC_TRY(ins->BindAll(tenant, min_time, max_time, rows, level));
+  MEDSOC_TRY(ins->BindBlob(6, done.data));
+  MEDSOC_TRY(ins->Run());
+  const std::int64_t id = sqlite3_last_insert_rowid(db.raw());
+  MEDSOC_ASSIGN_OR_RETURN(auto terms, db.Prepare("INSERT INTO block_terms (rowid, terms) VALUES (?, ?)"));
+  MEDSOC_TRY(terms->BindInt64(1, id));
+  MEDSOC_TRY(terms->BindText(2, done.terms));
+  return terms->Run();
+}
+
+// Stores the block `w` holds (Finish resets it) in the open transaction of `db`.
+Status FlushBlock(Database& db, BlockWriter& w, int level) {
+  if (w.rows() == 0) return Ok();
+  const std::string tenant = w.tenant();
+  const std::int64_t min_time = w.min_time(), max_time = w.max_time();
+  const auto rows = static_cast<std::int64_t>(w.rows());
+  MEDSOC_ASSIGN_OR_RETURN(BlockWriter::Finished done, w.Finish(level));
+  return InsertBlock(db, tenant, min_time, max_time, rows, 1, done);
+}
+
+// Converts a version 1 or 2 partition (one row per event in `events` and `hot`) to blocks, in one
+// transaction; a concurrent opener waits for it and then finds version 3.
+Status MigrateRows(Database& db) {
+  MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
+  std::int64_t version = 0;
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("PRAGMA user_version"));
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    version = row ? st->ColumnInt64(0) : 0;
+  }
+  if (version >= kSchemaVersion) return tx.Commit();
+  bool has_hot = false;
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'hot'"));
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    has_hot = row && st->ColumnInt64(0) > 0;
+  }
+  MEDSOC_TRY(db.ExecScript(PartitionSchema()));
+  std::string sql = LegacyRowSelect("events");
+  if (has_hot) sql += " UNION ALL " + LegacyRowSelect("hot");
+  sql += " ORDER BY 1, 3";
+  sqlite3_stmt* raw = nullptr;
+  MEDSOC_TRY(sqlite::CheckSqlite(sqlite3_prepare_v3(db.raw(), sql.c_str(), static_cast<int>(sql.size()), 0, &raw, nullptr),
+                                 db.raw(), sql));
+  Statement st(db.raw(), raw, sql);
+  BlockWriter w;
+  BlockRow row{};
+  std::string tenant;
+  while (true) {
+    MEDSOC_ASSIGN_OR_RETURN(bool more, st.Step());
+    if (!more) break;
+    for (int c = 0; c < kBlockColumns; ++c) row[c] = CellOf(raw, c);
+    if (row[kFtsRaw].kind == Cell::Kind::kText && row[kFtsMessage].kind == Cell::Kind::kText &&
+        row[kFtsRaw].s == row[kFtsMessage].s)
+      row[kFtsRaw] = Cell{};
+    if (w.rows() > 0 && (w.tenant() != row[kTenant].s || w.rows() >= kMaxBlockRows ||
+                         w.payload_bytes() >= kMaxBlockPayloadBytes))
+      MEDSOC_TRY(FlushBlock(db, w, 1));
+    w.Add(row);
+  }
+  MEDSOC_TRY(FlushBlock(db, w, 1));
+  st.Reset();
+  MEDSOC_TRY(db.ExecScript("DROP TABLE IF EXISTS events_fts; DROP TABLE IF EXISTS hot; DROP TABLE IF EXISTS events; "
+                           "DELETE FROM meta WHERE key = 'zstd_dict'; PRAGMA user_version = 3;"));
+  return tx.Commit();
+}
+
 }  // namespace
 
 // ---- Open -----------------------------------------------------------------------------------------
@@ -290,24 +316,7 @@ SqliteEventStore::SqliteEventStore(std::string dir, const EventStoreOptions& opt
                                    const SqliteEventStoreSettings& settings)
     : dir_(std::move(dir)), options_(options), settings_(settings), rng_(std::random_device{}()) {}
 
-SqliteEventStore::~SqliteEventStore() {
-  {
-    std::lock_guard lock(indexer_mu_);
-    stop_ = true;
-  }
-  indexer_cv_.notify_all();
-  if (indexer_.joinable()) indexer_.join();
-  // A clean close indexes what this process wrote (a crash leaves it to the next Open).
-  if (settings_.deferred_indexing && settings_.index_on_close) {
-    std::lock_guard lock(write_mu_);
-    for (auto& c : writers_) {
-      while (c->hot_rows != 0) {
-        auto moved = IndexTail(*c, static_cast<std::int64_t>(settings_.index_batch_rows));
-        if (!moved.ok() || *moved == 0) break;
-      }
-    }
-  }
-}
+SqliteEventStore::~SqliteEventStore() = default;
 
 Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(const std::string& data_dir,
                                                                  const EventStoreOptions& options,
@@ -320,7 +329,6 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(const std::stri
     ::chmod(dir.c_str(), 0700);
   }
   if (!std::filesystem::is_directory(dir, ec)) return Error(ErrorCode::kIo, dir + " is not a directory");
-  // The indexer thread starts with the first Write: a process that only searches never indexes.
   return std::unique_ptr<SqliteEventStore>(new SqliteEventStore(dir, options, settings));
 }
 
@@ -354,31 +362,26 @@ Result<std::unique_ptr<SqliteEventStore::Conn>> SqliteEventStore::OpenConn(std::
   conn->db = std::move(db);
   sqlite3* raw = conn->db->raw();
   MEDSOC_TRY(RegisterEventFunctions(raw));
+  MEDSOC_TRY(RegisterBlockModule(raw));
   MEDSOC_TRY(sqlite::CheckSqlite(sqlite3_create_function_v2(raw, "medsoc_doc", 2, SQLITE_UTF8 | SQLITE_INNOCUOUS,
                                                             conn.get(), &Conn::DocFn, nullptr, nullptr, nullptr),
                                  raw, "medsoc_doc"));
-  if (create) {
-    MEDSOC_TRY(conn->db->ExecScript(PartitionSchema()));
-    if (settings_.sync_full) MEDSOC_TRY(conn->db->SetSynchronous(sqlite::Synchronous::kFull));
-  } else {
-    std::int64_t version = 0;
-    {
-      MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare("PRAGMA user_version"));
-      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-      version = row ? st->ColumnInt64(0) : 0;
-    }
-    if (version < 1) return Error(ErrorCode::kNotFound, "partition " + DayName(day) + " is not initialized yet");
-    if (version > kSchemaVersion)
-      return Error(ErrorCode::kFailedPrecondition, "partition " + DayName(day) + " has a newer schema than this medsoc");
-    if (version == 1) {
-      // Migration 1 -> 2: add the (empty) tail table. Read-only files stay readable without it.
-      auto migrated = conn->db->ExecScript("BEGIN IMMEDIATE;\n" + HotSchema() + "COMMIT;\n");
-      if (!migrated.ok()) {
-        (void)conn->db->ExecScript("ROLLBACK");
-        conn->has_hot = false;
-      }
-    }
+  std::int64_t version = 0;
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare("PRAGMA user_version"));
+    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+    version = row ? st->ColumnInt64(0) : 0;
   }
+  if (version > kSchemaVersion)
+    return Error(ErrorCode::kFailedPrecondition, "partition " + DayName(day) + " has a newer schema than this medsoc");
+  if (version == 0) {
+    if (!create) return Error(ErrorCode::kNotFound, "partition " + DayName(day) + " is not initialized yet");
+    MEDSOC_TRY(conn->db->ExecScript(PartitionSchema()));
+  } else if (version < kSchemaVersion) {
+    if (Status st = MigrateRows(*conn->db); !st.ok())
+      return st.error().WithContext("converting events partition " + DayName(day) + " to blocks");
+  }
+  if (create && settings_.sync_full) MEDSOC_TRY(conn->db->SetSynchronous(sqlite::Synchronous::kFull));
   sqlite3_progress_handler(raw, 4096, ProgressHandler, &conn->deadline);
   conn->deadline = std::chrono::steady_clock::time_point::max();
   return conn;
@@ -419,9 +422,6 @@ Result<SqliteEventStore::Conn*> SqliteEventStore::Writer(std::int64_t day) {
     }
   }
   MEDSOC_ASSIGN_OR_RETURN(auto conn, OpenConn(day, true));
-  // The writer touches the table, six index b-trees and the FTS segments of the day on every batch;
-  // with SQLite's default 2 MiB page cache those pages are evicted and re-read from the OS for every
-  // row once a partition outgrows it (most of the write cost, measured by bench/store_events_bench).
   MEDSOC_TRY(conn->db->ExecScript("PRAGMA cache_size=-" + std::to_string(settings_.writer_cache_kib)));
   writers_.push_front(std::move(conn));
   return writers_.front().get();  // the list is trimmed after the batch (its transactions hold these)
@@ -429,83 +429,55 @@ Result<SqliteEventStore::Conn*> SqliteEventStore::Writer(std::int64_t day) {
 
 // ---- Write ----------------------------------------------------------------------------------------
 
-Status SqliteEventStore::Write(const event::Batch& batch) {
-  if (batch.empty()) return Ok();
-  auto& table = event::DefaultFieldTable();
-  static const std::vector<event::FieldId> column_ids = [&table] {
-    std::vector<event::FieldId> ids;
-    for (const ColumnField& c : ColumnFields()) ids.push_back(table.Intern(c.field).value_or(event::kNoField));
-    return ids;
+namespace {
+
+// One event of a Write, placed: its partition day, stored time and tenant.
+struct PlacedEvent {
+  std::int64_t day;
+  std::int64_t time;
+  bool clamped;
+  std::string_view tenant;
+  std::size_t index;  // in the batch
+};
+
+// A block's worth of a Write (events [begin, end) of the sorted placement), encoded.
+struct BlockJob {
+  std::size_t begin = 0, end = 0;
+  std::int64_t day = 0;
+  std::string tenant;
+  std::int64_t min_time = 0, max_time = 0;
+  BlockWriter::Finished done;
+  Status status;
+};
+
+const std::vector<event::FieldId>& ColumnIds() {
+  static const std::vector<event::FieldId> ids = [] {
+    auto& table = event::DefaultFieldTable();
+    std::vector<event::FieldId> out;
+    for (const ColumnField& c : ColumnFields()) out.push_back(table.Intern(c.field).value_or(event::kNoField));
+    return out;
   }();
-  static const event::FieldId message_id = table.Intern("message").value_or(event::kNoField);
-  static const std::string insert_sql = InsertSql();
+  return ids;
+}
 
-  const core::Timestamp now = core::Now();
-  const std::int64_t retention = core::Days(std::max(1, options_.retention_days));
+event::FieldId MessageId() {
+  static const event::FieldId id = event::DefaultFieldTable().Intern("message").value_or(event::kNoField);
+  return id;
+}
 
-  struct Row {
-    std::int64_t day;
-    std::int64_t time;
-    bool clamped;
-    std::size_t index;
-  };
-  std::vector<Row> rows;
-  rows.reserve(batch.size());
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const event::Event& e = batch[i];
-    const core::Timestamp ingest = e.ingest_time().ns != 0 ? e.ingest_time() : now;
-    core::Timestamp t = e.time();
-    bool clamped = false;
-    if (t.ns < ingest.ns - retention || t.ns > ingest.ns + core::Days(1)) {
-      t = ingest;
-      clamped = true;
-    }
-    rows.push_back({DayOf(t), t.ns, clamped, i});
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.day < b.day; });
-
-  const bool deferred = settings_.deferred_indexing;
-  static const std::string hot_insert_sql = HotInsertSql();
-  std::unique_lock lock(write_mu_);
-  // Open a transaction on every partition first, so a failure before the commits leaves nothing.
-  struct Tx {
-    Conn* conn;
-    std::optional<Transaction> tx;
-    std::int64_t next_rowid = 0;  // deferred: the rowid of the next tail row
-    std::int64_t added = 0;
-  };
-  std::vector<Tx> txs;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0 && rows[i].day == rows[i - 1].day) continue;
-    MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(rows[i].day));
-    MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*conn->db));
-    Tx t{conn, std::move(tx)};
-    if (deferred) {
-      // Rowids continue after both tables (read inside the write transaction: another process
-      // may write this partition too).
-      MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare(
-          "SELECT max(coalesce((SELECT max(rowid) FROM events), 0), coalesce((SELECT max(rowid) FROM hot), 0))"));
-      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-      t.next_rowid = (row ? st->ColumnInt64(0) : 0) + 1;
-      st->Reset();
-      if (conn->hot_rows < 0) {
-        MEDSOC_ASSIGN_OR_RETURN(auto cnt, conn->db->Prepare("SELECT count(*) FROM hot"));
-        MEDSOC_ASSIGN_OR_RETURN(bool r, cnt->Step());
-        conn->hot_rows = r ? cnt->ColumnInt64(0) : 0;
-        cnt->Reset();
-      }
-    }
-    txs.push_back(std::move(t));
-  }
-  std::string doc, scratch;
-  std::size_t tx_index = 0;
-  event::TextBuffer text_buf;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0 && rows[i].day != rows[i - 1].day) ++tx_index;
-    Tx& t = txs[tx_index];
-    Database& db = *t.conn->db;
+// Encodes job.begin..job.end into job.done with `w`. Pure with respect to the store: runs on any
+// thread (the batch is only read).
+void EncodeBlock(const event::Batch& batch, const std::vector<PlacedEvent>& rows, BlockWriter& w, std::mt19937_64& rng,
+                 std::int64_t now_ns, int zstd_level, BlockJob& job) {
+  const auto& column_ids = ColumnIds();
+  const event::FieldId message_id = MessageId();
+  std::string doc, id, scratch;
+  std::array<event::TextBuffer, 18> text_bufs;
+  static_assert(kParseError - kFirstField == 18);
+  BlockRow cells{};
+  for (std::size_t i = job.begin; i < job.end; ++i) {
     const event::Event& e = batch[rows[i].index];
-    const std::int64_t ingest = e.ingest_time().ns != 0 ? e.ingest_time().ns : now.ns;
+    const std::int64_t t = rows[i].time;
     doc.clear();
     event::AppendEventJson(e, doc);
     if (rows[i].clamped) {
@@ -518,231 +490,141 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
       message = m->str();
     std::string_view raw = e.raw();
     if (raw == message) raw = {};
-
-    MEDSOC_ASSIGN_OR_RETURN(auto ins, db.Prepare(deferred ? hot_insert_sql : insert_sql));
-    int p = 1;
-    if (deferred) MEDSOC_TRY(ins->BindInt64(p++, t.next_rowid++));
-    const std::string_view tenant = e.tenant_id().empty() ? kDefaultTenant : e.tenant_id();
-    MEDSOC_TRY(ins->BindText(p++, tenant));
-    MEDSOC_TRY(ins->BindText(p++, MakeId(rows[i].time / 1'000'000 - (rows[i].time < 0 && rows[i].time % 1'000'000 ? 1 : 0),
-                                         rng_(), rng_())));
-    MEDSOC_TRY(ins->BindInt64(p++, rows[i].time));
-    MEDSOC_TRY(ins->BindInt64(p++, ingest));
-    if (!e.source_name().empty()) MEDSOC_TRY(ins->BindText(p, e.source_name()));
-    ++p;
-    for (std::size_t c = 0; c < column_ids.size(); ++c, ++p) {
-      const event::FieldId id = column_ids[c];
-      const event::Value* v = id.valid() ? e.Find(id) : nullptr;
+    id = MakeId(t / 1'000'000 - (t < 0 && t % 1'000'000 ? 1 : 0), rng(), rng());
+    cells.fill(Cell{});
+    cells[kTenant] = Cell::Text(rows[i].tenant);
+    cells[kId] = Cell::Text(id);
+    cells[kTime] = Cell::Int(t);
+    cells[kIngestTime] = Cell::Int(e.ingest_time().ns != 0 ? e.ingest_time().ns : now_ns);
+    if (!e.source_name().empty()) cells[kSource] = Cell::Text(e.source_name());
+    for (std::size_t c = 0; c < column_ids.size(); ++c) {
+      const event::FieldId fid = column_ids[c];
+      const event::Value* v = fid.valid() ? e.Find(fid) : nullptr;
       if (v == nullptr || v->is_null()) continue;
+      Cell& cell = cells[kFirstField + static_cast<int>(c)];
       switch (ColumnFields()[c].type) {
         case ColumnType::kKeyword:
-          MEDSOC_TRY(ins->BindText(p, v->AsText(text_buf)));
+          cell = Cell::Text(v->AsText(text_bufs[c]));
           break;
         case ColumnType::kLong:
-          if (auto n = v->AsInt()) MEDSOC_TRY(ins->BindInt64(p, *n));
+          if (auto n = v->AsInt()) cell = Cell::Int(*n);
           break;
         case ColumnType::kIp:
-          if (auto ip = v->AsIp())
-            MEDSOC_TRY(ins->BindBlob(p, std::string_view(reinterpret_cast<const char*>(ip->bytes().data()), 16)));
+          if (auto ip = v->AsIp()) {
+            std::memcpy(text_bufs[c].data, ip->bytes().data(), 16);
+            cell = Cell::Blob(std::string_view(text_bufs[c].data, 16));
+          }
           break;
       }
     }
-    if (e.has_parse_error()) MEDSOC_TRY(ins->BindText(p, e.parse_error()));
-    ++p;
-    if (!e.raw().empty() && !ValidUtf8(e.raw(), scratch)) MEDSOC_TRY(ins->BindBlob(p, e.raw()));
-    ++p;
-    MEDSOC_TRY(ins->BindText(p++, doc));
-    if (deferred) {
-      // The FTS texts wait in the row (NULL: nothing to index) until the tail is indexed.
-      if (!message.empty() || !raw.empty()) {
-        MEDSOC_TRY(ins->BindText(p, message));
-        MEDSOC_TRY(ins->BindText(p + 1, raw));
-      }
-      MEDSOC_TRY(ins->Run());
-      ++t.added;
-      continue;
+    if (e.has_parse_error()) cells[kParseError] = Cell::Text(e.parse_error());
+    if (!e.raw().empty() && !ValidUtf8(e.raw(), scratch)) cells[kRawBytes] = Cell::Blob(e.raw());
+    cells[kDoc] = Cell::Text(doc);
+    if (!message.empty()) cells[kFtsMessage] = Cell::Text(message);
+    if (!raw.empty()) cells[kFtsRaw] = Cell::Text(raw);
+    w.Add(cells);
+  }
+  job.tenant = w.tenant();
+  job.min_time = w.min_time();
+  job.max_time = w.max_time();
+  auto done = w.Finish(zstd_level);
+  if (!done.ok()) {
+    job.status = std::move(done).error();
+    return;
+  }
+  job.done = std::move(*done);
+}
+
+}  // namespace
+
+Status SqliteEventStore::Write(const event::Batch& batch) {
+  if (batch.empty()) return Ok();
+  (void)ColumnIds();
+  (void)MessageId();
+  const core::Timestamp now = core::Now();
+  const std::int64_t retention = core::Days(std::max(1, options_.retention_days));
+
+  std::vector<PlacedEvent> rows;
+  rows.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const event::Event& e = batch[i];
+    const core::Timestamp ingest = e.ingest_time().ns != 0 ? e.ingest_time() : now;
+    core::Timestamp t = e.time();
+    bool clamped = false;
+    if (t.ns < ingest.ns - retention || t.ns > ingest.ns + core::Days(1)) {
+      t = ingest;
+      clamped = true;
     }
-    MEDSOC_TRY(ins->Run());
-    const std::int64_t rowid = sqlite3_last_insert_rowid(db.raw());
-    if (!message.empty() || !raw.empty()) {
-      MEDSOC_ASSIGN_OR_RETURN(auto fts, db.Prepare("INSERT INTO events_fts (rowid, message, raw) VALUES (?, ?, ?)"));
-      MEDSOC_TRY(fts->BindInt64(1, rowid));
-      MEDSOC_TRY(fts->BindText(2, message));
-      MEDSOC_TRY(fts->BindText(3, raw));
-      MEDSOC_TRY(fts->Run());
+    const std::string_view tenant = e.tenant_id().empty() ? std::string_view(kDefaultTenant) : e.tenant_id();
+    rows.push_back({DayOf(t), t.ns, clamped, tenant, i});
+  }
+  // Blocks hold one tenant of one day; arrival order is kept inside each.
+  std::stable_sort(rows.begin(), rows.end(), [](const PlacedEvent& a, const PlacedEvent& b) {
+    return a.day != b.day ? a.day < b.day : a.tenant < b.tenant;
+  });
+
+  // The blocks: runs of one (day, tenant), cut at block_rows; when the encoders can work in
+  // parallel, a large run is cut into as many blocks as there are encoders (not below 256 events).
+  const std::size_t threads = std::max<std::size_t>(1, settings_.encode_threads);
+  const std::size_t block_rows = std::clamp<std::size_t>(settings_.block_rows, 1, kMaxBlockRows);
+  std::vector<BlockJob> jobs;
+  for (std::size_t i = 0; i < rows.size();) {
+    std::size_t j = i;
+    while (j < rows.size() && rows[j].day == rows[i].day && rows[j].tenant == rows[i].tenant) ++j;
+    const std::size_t run = j - i;
+    std::size_t size = block_rows;
+    if (threads > 1) size = std::min(block_rows, std::max<std::size_t>(256, (run + threads - 1) / threads));
+    for (std::size_t k = i; k < j; k += size) {
+      BlockJob job;
+      job.begin = k;
+      job.end = std::min(j, k + size);
+      job.day = rows[i].day;
+      jobs.push_back(std::move(job));
     }
+    i = j;
+  }
+
+  std::unique_lock lock(write_mu_);
+  const std::size_t workers = std::min(threads, jobs.size());
+  while (encoders_.size() < workers) encoders_.push_back(std::make_unique<BlockWriter>());
+  {
+    std::atomic<std::size_t> next{0};
+    auto work = [&](std::size_t w, std::uint64_t seed) {
+      std::mt19937_64 rng(seed);
+      for (std::size_t k = next.fetch_add(1); k < jobs.size(); k = next.fetch_add(1))
+        EncodeBlock(batch, rows, *encoders_[w], rng, now.ns, settings_.zstd_level, jobs[k]);
+    };
+    std::vector<std::thread> helpers;
+    for (std::size_t w = 1; w < workers; ++w) helpers.emplace_back(work, w, rng_());
+    work(0, rng_());
+    for (auto& t : helpers) t.join();
+  }
+  for (const BlockJob& job : jobs)
+    if (!job.status.ok()) return job.status;
+
+  // Then the partitions, each in one transaction, all opened before the first insert so that a
+  // failure before the commits leaves nothing.
+  struct Tx {
+    Conn* conn;
+    std::optional<Transaction> tx;
+  };
+  std::vector<Tx> txs;
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
+    if (k > 0 && jobs[k].day == jobs[k - 1].day) continue;
+    MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(jobs[k].day));
+    MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*conn->db));
+    txs.push_back(Tx{conn, std::move(tx)});
+  }
+  std::size_t tx_index = 0;
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
+    if (k > 0 && jobs[k].day != jobs[k - 1].day) ++tx_index;
+    const BlockJob& job = jobs[k];
+    MEDSOC_TRY(InsertBlock(*txs[tx_index].conn->db, job.tenant, job.min_time, job.max_time,
+                           static_cast<std::int64_t>(job.end - job.begin), 1, job.done));
   }
   for (auto& t : txs) MEDSOC_TRY(t.tx->Commit());
-  bool wake = false;
-  for (auto& t : txs) {
-    t.conn->hot_rows += t.added;
-    t.conn->last_write = std::chrono::steady_clock::now();
-    // Backpressure: the tail never grows past max_tail_rows, even when the indexer falls behind.
-    // The batch is committed: a failure here only leaves the tail for the indexer (never an error
-    // to the caller, whose retry would store the batch twice).
-    if (deferred && t.conn->hot_rows > static_cast<std::int64_t>(settings_.max_tail_rows)) {
-      if (!IndexTail(*t.conn, t.conn->hot_rows).ok()) indexer_errors_.fetch_add(1, std::memory_order_relaxed);
-    }
-    wake |= t.conn->hot_rows >= static_cast<std::int64_t>(settings_.index_batch_rows);
-  }
   txs.clear();
   while (writers_.size() > settings_.max_writers) writers_.pop_back();
-  lock.unlock();
-  if (deferred) {
-    {
-      std::lock_guard il(indexer_mu_);
-      pending_ = true;
-      if (settings_.background_indexer && !indexer_.joinable() && !stop_)
-        indexer_ = std::thread([this] { IndexerLoop(); });
-    }
-    if (wake) indexer_cv_.notify_one();
-  }
-  return Ok();
-}
-
-// ---- Deferred indexing -----------------------------------------------------------------------------
-
-Result<std::int64_t> SqliteEventStore::IndexTail(Conn& conn, std::int64_t max_rows) {
-  static const std::string copy_sql = "INSERT INTO events (rowid, " + SharedColumns() + ") SELECT rowid, " +
-                                      SharedColumns() + " FROM hot WHERE rowid <= ?1 ORDER BY rowid";
-  Database& db = *conn.db;
-  MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
-  // The oldest max_rows rows, [.., upto]; the whole tail when it is at most twice that, so that the
-  // tail is emptied by DELETE without WHERE (SQLite drops its pages at once, no per-row work).
-  std::int64_t upto = 0;
-  bool all = false;
-  {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare(
-        "SELECT (SELECT rowid FROM hot ORDER BY rowid LIMIT 1 OFFSET ?1), (SELECT max(rowid) FROM hot)"));
-    MEDSOC_TRY(st->BindInt64(1, 2 * std::max<std::int64_t>(1, max_rows) - 1));
-    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (row && !st->ColumnIsNull(1)) {
-      all = st->ColumnIsNull(0);  // at most 2 * max_rows rows
-      upto = st->ColumnInt64(1);
-    }
-    st->Reset();
-  }
-  if (upto != 0 && !all) {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT rowid FROM hot ORDER BY rowid LIMIT 1 OFFSET ?1"));
-    MEDSOC_TRY(st->BindInt64(1, std::max<std::int64_t>(1, max_rows) - 1));
-    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (row) upto = st->ColumnInt64(0);
-    st->Reset();
-  }
-  if (upto == 0) {
-    conn.hot_rows = 0;
-    MEDSOC_TRY(tx.Commit());
-    return 0;
-  }
-  MEDSOC_ASSIGN_OR_RETURN(auto copy, db.Prepare(copy_sql));
-  MEDSOC_TRY(copy->BindInt64(1, upto));
-  MEDSOC_TRY(copy->Run());
-  const std::int64_t moved = sqlite3_changes64(db.raw());
-  MEDSOC_ASSIGN_OR_RETURN(auto fts, db.Prepare(
-      "INSERT INTO events_fts (rowid, message, raw) SELECT rowid, fts_message, fts_raw FROM hot "
-      "WHERE rowid <= ?1 AND (fts_message IS NOT NULL OR fts_raw IS NOT NULL) ORDER BY rowid"));
-  MEDSOC_TRY(fts->BindInt64(1, upto));
-  MEDSOC_TRY(fts->Run());
-  if (all) {
-    MEDSOC_TRY(db.ExecScript("DELETE FROM hot"));
-  } else {
-    MEDSOC_ASSIGN_OR_RETURN(auto del, db.Prepare("DELETE FROM hot WHERE rowid <= ?1"));
-    MEDSOC_TRY(del->BindInt64(1, upto));
-    MEDSOC_TRY(del->Run());
-  }
-  MEDSOC_TRY(tx.Commit());
-  // Recounted: another process (`medsoc ingest`) may add to the same tail.
-  MEDSOC_ASSIGN_OR_RETURN(auto cnt, db.Prepare("SELECT count(*) FROM hot"));
-  MEDSOC_ASSIGN_OR_RETURN(bool r, cnt->Step());
-  conn.hot_rows = r ? cnt->ColumnInt64(0) : 0;
-  cnt->Reset();
-  return moved;
-}
-
-Status SqliteEventStore::IndexPending(bool all) {
-  std::lock_guard lock(write_mu_);
-  const auto now = std::chrono::steady_clock::now();
-  const auto idle = std::chrono::milliseconds(settings_.index_idle_ms);
-  for (auto& c : writers_) {
-    if (c->hot_rows <= 0) continue;
-    if (!all && c->hot_rows < static_cast<std::int64_t>(settings_.index_batch_rows) && now - c->last_write < idle)
-      continue;
-    MEDSOC_TRY(IndexTail(*c, static_cast<std::int64_t>(settings_.index_batch_rows)));
-  }
-  return Ok();
-}
-
-Status SqliteEventStore::IndexLeftovers() {
-  // Partitions whose tail a previous process left (a crash or a kill before indexing): newest first.
-  std::vector<std::int64_t> days = ListDays();
-  for (auto it = days.rbegin(); it != days.rend(); ++it) {
-    {
-      std::lock_guard il(indexer_mu_);
-      if (stop_) return Ok();
-    }
-    bool has_rows = false;
-    {
-      auto conn = CheckoutReader(*it);
-      if (!conn.ok()) continue;
-      if ((*conn)->has_hot) {
-        auto st = (*conn)->db->Prepare("SELECT EXISTS(SELECT 1 FROM hot)");
-        if (st.ok()) {
-          auto row = (*st)->Step();
-          has_rows = row.ok() && *row && (*st)->ColumnInt64(0) != 0;
-          (void)(*st)->Reset();
-        }
-      }
-      ReturnReader(std::move(*conn));
-    }
-    while (has_rows) {
-      std::lock_guard lock(write_mu_);
-      // Dropped by retention meanwhile: Writer would create it again.
-      if (::access(PartitionPath(*it).c_str(), F_OK) != 0) break;
-      MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(*it));
-      MEDSOC_ASSIGN_OR_RETURN(auto cnt, conn->db->Prepare("SELECT count(*) FROM hot"));
-      MEDSOC_ASSIGN_OR_RETURN(bool r, cnt->Step());
-      conn->hot_rows = r ? cnt->ColumnInt64(0) : 0;
-      cnt->Reset();
-      if (conn->hot_rows > 0) MEDSOC_TRY(IndexTail(*conn, static_cast<std::int64_t>(settings_.index_batch_rows)));
-      has_rows = conn->hot_rows > 0;
-      while (writers_.size() > settings_.max_writers) writers_.pop_back();
-    }
-  }
-  return Ok();
-}
-
-void SqliteEventStore::IndexerLoop() {
-  if (Status st = IndexLeftovers(); !st.ok()) indexer_errors_.fetch_add(1, std::memory_order_relaxed);
-  std::unique_lock lock(indexer_mu_);
-  while (!stop_) {
-    indexer_cv_.wait_for(lock, std::chrono::milliseconds(std::max(10, settings_.index_idle_ms)));
-    if (stop_) break;
-    if (!pending_) continue;
-    pending_ = false;
-    lock.unlock();
-    // Index full batches now; a smaller tail once writes have paused for index_idle_ms. Writes
-    // in between keep `pending_` set, so the loop comes back for what is left.
-    Status st = IndexPending(false);
-    bool left = false;
-    {
-      std::lock_guard wl(write_mu_);
-      for (auto& c : writers_) left |= c->hot_rows > 0;
-    }
-    lock.lock();
-    if (!st.ok()) indexer_errors_.fetch_add(1, std::memory_order_relaxed);
-    if (left) pending_ = true;
-  }
-}
-
-Status SqliteEventStore::FlushIndex() {
-  MEDSOC_TRY(IndexLeftovers());
-  std::lock_guard lock(write_mu_);
-  for (auto& c : writers_) {
-    while (true) {
-      MEDSOC_ASSIGN_OR_RETURN(std::int64_t moved, IndexTail(*c, static_cast<std::int64_t>(settings_.index_batch_rows)));
-      if (moved == 0) break;
-    }
-  }
   return Ok();
 }
 
@@ -754,7 +636,7 @@ struct SqliteEventStore::Plan {
   std::int64_t from = 0;  // inclusive
   std::int64_t to = 0;    // exclusive
   std::int64_t cursor_time = INT64_MAX;
-  std::int64_t cursor_rowid = INT64_MAX;
+  std::string cursor_id;  // with cursor_time: results come after (cursor_time, cursor_id)
 };
 
 Result<SqliteEventStore::Plan> SqliteEventStore::Prepare(const TenantScope& scope, const EventQuery& q) const {
@@ -762,15 +644,16 @@ Result<SqliteEventStore::Plan> SqliteEventStore::Prepare(const TenantScope& scop
   MEDSOC_ASSIGN_OR_RETURN(Query parsed, ParseQuery(q.query));
   Plan plan;
   MEDSOC_ASSIGN_OR_RETURN(plan.compiled, CompileQuery(parsed, now));
+  if (!settings_.use_term_index) plan.compiled.prune.clear();
   plan.tenant = scope.tenant_id();
   plan.to = q.to.ns != 0 ? q.to.ns : now.ns + core::Days(1);
   plan.from = q.from.ns != 0 ? q.from.ns : (q.to.ns != 0 ? q.to.ns : now.ns) - core::Days(1);
   plan.from = std::max(plan.from, plan.compiled.time_lo);
   plan.to = std::min(plan.to, plan.compiled.time_hi);
   if (!q.cursor.empty()) {
-    if (!ParseCursor(q.cursor, plan.cursor_time, plan.cursor_rowid))
+    if (!ParseCursor(q.cursor, plan.cursor_time, plan.cursor_id))
       return Error(ErrorCode::kInvalidArgument, "invalid cursor");
-    plan.to = std::min(plan.to, plan.cursor_time + 1);
+    if (plan.cursor_time < INT64_MAX) plan.to = std::min(plan.to, plan.cursor_time + 1);
   }
   return plan;
 }
@@ -806,69 +689,65 @@ Status SqliteEventStore::ForEachPartition(const Plan& plan, const std::function<
 
 namespace {
 
-// How a query's statement combines the two tables of a partition: `outer_pre` + the events arm +
-// `arm_tail` [+ UNION ALL + the hot arm + `arm_tail`] + `outer_post`. Each arm is `select` FROM
-// its table WHERE the fixed conditions AND the query's condition.
-struct Shape {
-  std::string select;
-  std::string arm_tail;
-  std::string outer_pre;
-  std::string outer_post;
-};
-
-// Whether this partition's query should start from the FTS index: the query has a full-text term
-// every match must satisfy and the index holds at most `max_rows` rows for it (then fetching those
-// rows and sorting them beats walking the time index with an FTS probe per row, which finds a
-// first page sooner only when matches are common). Negative max_rows: never.
-Result<bool> FtsDriven(sqlite3* db, const CompiledQuery& cq, int max_rows) {
-  if (cq.fts_driver < 0 || max_rows < 0) return false;
-  const std::string sql = "SELECT count(*) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1 LIMIT " +
-                          std::to_string(max_rows + 1) + ")";
+Result<std::unique_ptr<Statement>> PrepareUncached(sqlite3* db, const std::string& sql) {
   sqlite3_stmt* raw = nullptr;
   MEDSOC_TRY(sqlite::CheckSqlite(sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), 0, &raw, nullptr),
                                  db, sql));
-  Statement st(db, raw, sql);
-  MEDSOC_TRY(st.BindText(1, cq.params[static_cast<std::size_t>(cq.fts_driver)].s));
-  MEDSOC_ASSIGN_OR_RETURN(bool row, st.Step());
-  return row && st.ColumnInt64(0) <= max_rows;
+  return std::make_unique<Statement>(db, raw, sql);
 }
 
-// Prepares an uncached statement (search SQL varies per query) and binds the fixed parameters
-// ?1 tenant, ?2 from, ?3 to, ?4 cursor time, ?5 cursor rowid, then the query's parameters (once
-// per arm).
-Result<std::unique_ptr<Statement>> PrepareQuery(sqlite3* db, bool has_hot, const Shape& shape, const CompiledQuery& cq,
-                                                const std::string& tenant, std::int64_t from, std::int64_t to,
-                                                std::int64_t ctime, std::int64_t crow, int fts_drive_max_rows) {
-  MEDSOC_ASSIGN_OR_RETURN(bool fts_driven, FtsDriven(db, cq, fts_drive_max_rows));
-  auto arm = [&](const char* table, const std::string& where, bool drive_fts) {
-    // '+' keeps the planner off the time index, so it starts from the FTS rowids instead.
-    const char* p = drive_fts ? "+" : "";
-    return shape.select + " FROM " + table + " e WHERE " + p + "e.tenant_id = ?1 AND " + p + "e.time >= ?2 AND " + p +
-           "e.time < ?3 AND (e.time < ?4 OR e.rowid < ?5) AND (" + where + ")" + shape.arm_tail;
-  };
-  std::string sql = shape.outer_pre + arm("events", cq.where, fts_driven);
-  if (has_hot) sql += " UNION ALL " + arm("hot", cq.where_tail, false);
-  sql += shape.outer_post;
-  sqlite3_stmt* raw = nullptr;
-  MEDSOC_TRY(sqlite::CheckSqlite(sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), 0, &raw, nullptr),
-                                 db, sql));
-  auto st = std::make_unique<Statement>(db, raw, sql);
-  MEDSOC_TRY(st->BindAll(tenant, from, to, ctime, crow));
-  const int arms = has_hot ? 2 : 1;
+// A statement over the decoded rows of a partition's blocks:
+//   `select` FROM blocks b, medsoc_block(b.data) e WHERE <tenant, window, cursor> AND (<query>)
+//   [AND b.id = <one block>] [AND <block-index condition>] `extra` `tail`
+// Parameters: ?1 tenant, ?2 from, ?3 to, ?4 cursor time, ?5 cursor id, then the query's, then
+// the block id and the block-index expression when used.
+struct RowsSpec {
+  std::string select;
+  std::string extra;  // more conditions on b (may use ?2 and ?3)
+  std::string tail;   // GROUP BY / ORDER BY / LIMIT
+  bool one_block = false;
+  bool prune = true;
+};
+
+// Binds (again, after Reset, which clears bindings) the parameters of a PrepareRows statement.
+Status BindRows(Statement& st, const RowsSpec& spec, const CompiledQuery& cq, const std::string& tenant,
+                std::int64_t from, std::int64_t to, std::int64_t ctime, const std::string& cid) {
   const int n = static_cast<int>(cq.params.size());
-  for (int a = 0; a < arms; ++a)
-    for (int i = 0; i < n; ++i) MEDSOC_TRY(BindParam(*st, 6 + a * n + i, cq.params[static_cast<std::size_t>(i)]));
+  MEDSOC_TRY(st.BindAll(tenant, from, to, ctime, cid));
+  for (int i = 0; i < n; ++i) MEDSOC_TRY(BindParam(st, 6 + i, cq.params[static_cast<std::size_t>(i)]));
+  if (spec.prune && !cq.prune.empty()) MEDSOC_TRY(st.BindText(6 + n + (spec.one_block ? 1 : 0), cq.prune));
+  return Ok();
+}
+
+Result<std::unique_ptr<Statement>> PrepareRows(sqlite3* db, const RowsSpec& spec, const CompiledQuery& cq,
+                                               const std::string& tenant, std::int64_t from, std::int64_t to,
+                                               std::int64_t ctime, const std::string& cid) {
+  const int n = static_cast<int>(cq.params.size());
+  int next = 6 + n;
+  std::string sql = spec.select +
+                    " FROM blocks b, medsoc_block(b.data) e WHERE b.tenant_id = ?1 AND b.max_time >= ?2 AND "
+                    "b.min_time < ?3 AND e.time >= ?2 AND e.time < ?3 AND (e.time < ?4 OR (e.time = ?4 AND e.id < ?5)) "
+                    "AND (" + cq.where + ")";
+  if (spec.one_block) sql += " AND b.id = ?" + std::to_string(next++);
+  if (spec.prune && !cq.prune.empty())
+    sql += " AND b.id IN (SELECT rowid FROM block_terms WHERE block_terms MATCH ?" + std::to_string(next++) + ")";
+  sql += spec.extra + spec.tail;
+  MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareUncached(db, sql));
+  MEDSOC_TRY(BindRows(*st, spec, cq, tenant, from, to, ctime, cid));
   return st;
 }
 
-constexpr const char* kSelectEvent = "SELECT e.rowid, e.id, e.time, medsoc_doc(e.doc, e.zflags), e.raw_bytes";
+// The index of the block-id parameter of a one_block statement.
+int BlockParam(const CompiledQuery& cq) { return 6 + static_cast<int>(cq.params.size()); }
+
+constexpr const char* kSelectEvent = "SELECT e.time, e.id, medsoc_doc(e.doc, e.zflags), e.raw_bytes";
 
 StoredEvent ReadEvent(const Statement& st, const std::string& tenant) {
   StoredEvent ev;
+  ev.time = {st.ColumnInt64(0)};
   ev.id = st.ColumnText(1);
-  ev.time = {st.ColumnInt64(2)};
   ev.tenant_id = tenant;
-  std::string doc = st.ColumnText(3);
+  std::string doc = st.ColumnText(2);
   ev.json.reserve(doc.size() + 40);
   ev.json = "{\"id\":\"" + ev.id + "\"";
   if (doc.size() > 2) {
@@ -877,9 +756,12 @@ StoredEvent ReadEvent(const Statement& st, const std::string& tenant) {
   } else {
     ev.json += "}";
   }
-  if (!st.ColumnIsNull(4)) ev.raw_bytes = st.ColumnBlob(4);
+  if (!st.ColumnIsNull(3)) ev.raw_bytes = st.ColumnBlob(3);
   return ev;
 }
+
+// Newest first: time, then id, both descending.
+bool Newer(const StoredEvent& a, const StoredEvent& b) { return a.time.ns != b.time.ns ? a.time.ns > b.time.ns : a.id > b.id; }
 
 }  // namespace
 
@@ -887,42 +769,76 @@ Result<SearchPage> SqliteEventStore::Search(const TenantScope& scope, const Even
   if (query.limit < 1 || query.limit > kMaxPageSize)
     return Error(ErrorCode::kInvalidArgument, "limit must be between 1 and " + std::to_string(kMaxPageSize));
   MEDSOC_ASSIGN_OR_RETURN(Plan plan, Prepare(scope, query));
-  SearchPage page;
-  std::int64_t last_time = 0, last_rowid = 0;
-  bool more = false;
-  MEDSOC_TRY(ForEachPartition(plan, [&](Conn& conn, std::int64_t day) -> Result<bool> {
-    const bool cursor_day = plan.cursor_time != INT64_MAX && DayOf({plan.cursor_time}) == day;
-    const std::int64_t want = query.limit + 1 - static_cast<std::int64_t>(page.items.size());
-    MEDSOC_ASSIGN_OR_RETURN(
-        auto st, PrepareQuery(conn.db->raw(), conn.has_hot, {kSelectEvent, "", "", " ORDER BY 3 DESC, 1 DESC LIMIT " + std::to_string(want)},
-                              plan.compiled, plan.tenant, plan.from, plan.to,
-                              cursor_day ? plan.cursor_time : INT64_MAX, cursor_day ? plan.cursor_rowid : INT64_MAX,
-                              settings_.fts_drive_max_rows));
+  const auto want = static_cast<std::size_t>(query.limit) + 1;
+  std::vector<StoredEvent> items;  // the best `want` so far, newest first
+  MEDSOC_TRY(ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
+    sqlite3* db = conn.db->raw();
+    // The blocks that may hold a match, newest last event first. A block whose newest event is
+    // older than the page's oldest (once the page is full) cannot change the page, and neither can
+    // any after it.
+    std::string sql = "SELECT b.id, b.max_time FROM blocks b WHERE b.tenant_id = ?1 AND b.max_time >= ?2 AND b.min_time < ?3";
+    if (!plan.compiled.prune.empty()) sql += " AND b.id IN (SELECT rowid FROM block_terms WHERE block_terms MATCH ?4)";
+    sql += " ORDER BY b.max_time DESC";
+    MEDSOC_ASSIGN_OR_RETURN(auto blocks, PrepareUncached(db, sql));
+    MEDSOC_TRY(blocks->BindAll(plan.tenant, plan.from, plan.to));
+    if (!plan.compiled.prune.empty()) MEDSOC_TRY(blocks->BindText(4, plan.compiled.prune));
+    std::unique_ptr<Statement> rows;
+    const RowsSpec spec{kSelectEvent, "", " ORDER BY e.time DESC, e.id DESC LIMIT " + std::to_string(want), true, false};
     while (true) {
-      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      if (static_cast<int>(page.items.size()) == query.limit) {
-        more = true;
-        return false;
+      MEDSOC_ASSIGN_OR_RETURN(bool more, blocks->Step());
+      if (!more) break;
+      const std::int64_t block = blocks->ColumnInt64(0);
+      if (items.size() >= want && blocks->ColumnInt64(1) < items.back().time.ns) break;
+      if (rows == nullptr) {
+        MEDSOC_ASSIGN_OR_RETURN(rows, PrepareRows(db, spec, plan.compiled, plan.tenant, plan.from, plan.to,
+                                                  plan.cursor_time, plan.cursor_id));
+      } else {
+        rows->Reset();
+        MEDSOC_TRY(BindRows(*rows, spec, plan.compiled, plan.tenant, plan.from, plan.to, plan.cursor_time, plan.cursor_id));
       }
-      last_time = st->ColumnInt64(2);
-      last_rowid = st->ColumnInt64(0);
-      page.items.push_back(ReadEvent(*st, plan.tenant));
+      MEDSOC_TRY(rows->BindInt64(BlockParam(plan.compiled), block));
+      const std::size_t before = items.size();
+      while (true) {
+        MEDSOC_ASSIGN_OR_RETURN(bool row, rows->Step());
+        if (!row) break;
+        items.push_back(ReadEvent(*rows, plan.tenant));
+      }
+      if (items.size() != before) {
+        std::sort(items.begin(), items.end(), Newer);
+        if (items.size() > want) items.resize(want);
+      }
     }
-    return true;
+    // Partitions hold whole days of event time: an older day cannot beat a full page.
+    return items.size() < want;
   }));
-  if (more) page.next_cursor = MakeCursor(last_time, last_rowid);
+  SearchPage page;
+  const bool more = items.size() > static_cast<std::size_t>(query.limit);
+  if (more) items.resize(static_cast<std::size_t>(query.limit));
+  if (more && !items.empty()) page.next_cursor = MakeCursor(items.back().time.ns, items.back().id);
+  page.items = std::move(items);
   return page;
 }
 
+namespace {
+// For an empty query: blocks wholly inside the window are counted from their row counts, only the
+// others are decoded. `fully_inside` selects the first kind over `b`.
+constexpr const char* kInsideWindow = "(b.min_time >= ?2 AND b.max_time < ?3)";
+}  // namespace
+
 Result<std::int64_t> SqliteEventStore::Count(const TenantScope& scope, const EventQuery& query) {
   MEDSOC_ASSIGN_OR_RETURN(Plan plan, Prepare(scope, query));
+  const bool all = plan.compiled.where == "1" && plan.compiled.prune.empty() && plan.cursor_time == INT64_MAX;
   std::int64_t total = 0;
   MEDSOC_TRY(ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), conn.has_hot,
-                                                  {"SELECT count(*) AS c", "", "SELECT coalesce(sum(c), 0) FROM (", ")"},
-                                                  plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, INT64_MAX,
-                                                  settings_.fts_drive_max_rows));
+    if (all) {
+      MEDSOC_ASSIGN_OR_RETURN(auto st, conn.db->Prepare(
+          std::string("SELECT coalesce(sum(b.count), 0) FROM blocks b WHERE b.tenant_id = ?1 AND ") + kInsideWindow));
+      MEDSOC_TRY(st->BindAll(plan.tenant, plan.from, plan.to));
+      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (row) total += st->ColumnInt64(0);
+    }
+    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareRows(conn.db->raw(), {"SELECT count(*)", all ? std::string(" AND NOT ") + kInsideWindow : "", "", false, true},
+                                                 plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, ""));
     MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
     if (row) total += st->ColumnInt64(0);
     return true;
@@ -945,20 +861,34 @@ Result<std::vector<HistogramBucket>> SqliteEventStore::Histogram(const TenantSco
   out.resize(static_cast<std::size_t>(last - first + 1));
   for (std::size_t i = 0; i < out.size(); ++i) out[i].start = {(first + static_cast<std::int64_t>(i)) * interval};
   const std::int64_t origin = first * interval;
-  MEDSOC_TRY(ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
-    // The bucket arithmetic uses two more parameters after the query's own.
-    const std::string select =
-        "SELECT (e.time - " + std::to_string(origin) + ") / " + std::to_string(interval) + " AS b, count(*) AS c";
-    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), conn.has_hot,
-                                                  {select, " GROUP BY 1", "SELECT b, sum(c) FROM (", ") GROUP BY 1"},
-                                                  plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, INT64_MAX,
-                                                  settings_.fts_drive_max_rows));
+  const std::string bucket_of = "(%s - " + std::to_string(origin) + ") / " + std::to_string(interval);
+  auto bucket = [&](const char* col) {
+    std::string b = bucket_of;
+    b.replace(b.find("%s"), 2, col);
+    return b;
+  };
+  auto add = [&](Statement& st) -> Status {
     while (true) {
-      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) break;
-      const std::int64_t b = st->ColumnInt64(0);
-      if (b >= 0 && b < static_cast<std::int64_t>(out.size())) out[static_cast<std::size_t>(b)].count += st->ColumnInt64(1);
+      MEDSOC_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return Ok();
+      const std::int64_t b = st.ColumnInt64(0);
+      if (b >= 0 && b < static_cast<std::int64_t>(out.size())) out[static_cast<std::size_t>(b)].count += st.ColumnInt64(1);
     }
+  };
+  // Empty query: a block inside the window whose events all fall in one bucket adds its row count.
+  const bool all = plan.compiled.where == "1" && plan.compiled.prune.empty();
+  const std::string whole = std::string("(") + kInsideWindow + " AND " + bucket("b.min_time") + " = " + bucket("b.max_time") + ")";
+  MEDSOC_TRY(ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
+    if (all) {
+      MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareUncached(conn.db->raw(),
+          "SELECT " + bucket("b.min_time") + ", sum(b.count) FROM blocks b WHERE b.tenant_id = ?1 AND " + whole + " GROUP BY 1"));
+      MEDSOC_TRY(st->BindAll(plan.tenant, plan.from, plan.to));
+      MEDSOC_TRY(add(*st));
+    }
+    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareRows(conn.db->raw(),
+                                                 {"SELECT " + bucket("e.time") + " AS bucket, count(*)", all ? " AND NOT " + whole : "", " GROUP BY 1", false, true},
+                                                 plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, ""));
+    MEDSOC_TRY(add(*st));
     return true;
   }));
   return out;
@@ -975,9 +905,10 @@ Result<StoredEvent> SqliteEventStore::Get(const TenantScope& scope, const std::s
   }
   Result<StoredEvent> out = Error(ErrorCode::kNotFound, "no event " + id);
   {
-    const std::string cond = " e WHERE e.tenant_id = ?1 AND e.time >= ?2 AND e.time < ?3 AND e.id = ?4";
-    auto st = (*conn)->db->Prepare(std::string(kSelectEvent) + " FROM events" + cond +
-                                   ((*conn)->has_hot ? std::string(" UNION ALL ") + kSelectEvent + " FROM hot" + cond : ""));
+    // The id's millisecond is the event's: only blocks whose time range covers it are decoded.
+    auto st = (*conn)->db->Prepare(std::string(kSelectEvent) +
+                                   " FROM blocks b, medsoc_block(b.data) e WHERE b.tenant_id = ?1 AND b.max_time >= ?2 "
+                                   "AND b.min_time < ?3 AND e.time >= ?2 AND e.time < ?3 AND e.id = ?4 LIMIT 1");
     if (!st.ok()) {
       out = std::move(st).error();
     } else if (auto b = (*st)->BindAll(scope.tenant_id(), t0, t0 + 1'000'000, id); !b.ok()) {
@@ -994,17 +925,18 @@ Result<StoredEvent> SqliteEventStore::Get(const TenantScope& scope, const std::s
 
 Status SqliteEventStore::Export(const TenantScope& scope, const EventQuery& query,
                                 const std::function<bool(const StoredEvent&)>& sink) {
-  MEDSOC_ASSIGN_OR_RETURN(Plan plan, Prepare(scope, query));
-  return ForEachPartition(plan, [&](Conn& conn, std::int64_t) -> Result<bool> {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, PrepareQuery(conn.db->raw(), conn.has_hot, {kSelectEvent, "", "", " ORDER BY 3 DESC, 1 DESC"},
-                                                  plan.compiled, plan.tenant, plan.from, plan.to, INT64_MAX, INT64_MAX,
-                                                  settings_.fts_drive_max_rows));
-    while (true) {
-      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-      if (!row) return true;
-      if (!sink(ReadEvent(*st, plan.tenant))) return false;
-    }
-  });
+  // Pages of the same search, each after the last: memory stays one page whatever the result.
+  EventQuery q = query;
+  q.now = q.now.ns != 0 ? q.now : core::Now();
+  q.limit = 1000;
+  q.cursor.clear();
+  while (true) {
+    MEDSOC_ASSIGN_OR_RETURN(SearchPage page, Search(scope, q));
+    for (const StoredEvent& ev : page.items)
+      if (!sink(ev)) return Ok();
+    if (page.next_cursor.empty()) return Ok();
+    q.cursor = std::move(page.next_cursor);
+  }
 }
 
 // ---- Maintenance ----------------------------------------------------------------------------------
@@ -1018,11 +950,8 @@ Result<std::vector<PartitionInfo>> SqliteEventStore::Partitions() {
     auto conn = CheckoutReader(day);
     if (conn.ok()) {
       auto st = (*conn)->db->Prepare(
-          (*conn)->has_hot
-              ? "SELECT max((SELECT coalesce(max(rowid), 0) FROM events), (SELECT coalesce(max(rowid), 0) FROM hot)), "
-                "EXISTS(SELECT 1 FROM events WHERE zflags = 0) OR EXISTS(SELECT 1 FROM hot), EXISTS(SELECT 1 FROM events)"
-              : "SELECT (SELECT coalesce(max(rowid), 0) FROM events), "
-                "EXISTS(SELECT 1 FROM events WHERE zflags = 0), EXISTS(SELECT 1 FROM events)");
+          "SELECT coalesce(sum(count), 0), EXISTS(SELECT 1 FROM blocks WHERE level < 2), EXISTS(SELECT 1 FROM blocks) "
+          "FROM blocks");
       if (st.ok()) {
         auto row = (*st)->Step();
         if (row.ok() && *row) {
@@ -1060,16 +989,18 @@ std::int64_t PartitionEvents(const std::string& path) {
   std::int64_t n = 0;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    // Rowids continue across events and the tail (version 2); version 1 has events only.
-    if ((sqlite3_prepare_v2(db,
-                            "SELECT max((SELECT coalesce(max(rowid), 0) FROM events), "
-                            "(SELECT coalesce(max(rowid), 0) FROM hot))",
-                            -1, &st, nullptr) == SQLITE_OK ||
-         (sqlite3_finalize(st), st = nullptr,
-          sqlite3_prepare_v2(db, "SELECT coalesce(max(rowid), 0) FROM events", -1, &st, nullptr) == SQLITE_OK)) &&
-        sqlite3_step(st) == SQLITE_ROW)
-      n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    // Version 3 counts its blocks' rows; a file still in version 1 or 2 its row ids.
+    for (const char* sql : {"SELECT coalesce(sum(count), 0) FROM blocks",
+                            "SELECT max((SELECT coalesce(max(rowid), 0) FROM events), (SELECT coalesce(max(rowid), 0) FROM hot))",
+                            "SELECT coalesce(max(rowid), 0) FROM events"}) {
+      if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        break;
+      }
+      sqlite3_finalize(st);
+      st = nullptr;
+    }
   }
   sqlite3_close(db);
   return n;
@@ -1123,102 +1054,36 @@ Result<bool> SqliteEventStore::CompressPartition(std::int64_t day) {
   // late event written to this day) and beside reads (WAL).
   MEDSOC_ASSIGN_OR_RETURN(auto conn, OpenConn(day, false));
   Database& db = *conn->db;
-  if (conn->has_hot) {
-    // Late events still in the tail: index them first, so that every row gets compressed.
-    bool tail = false;
-    {
-      MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT EXISTS(SELECT 1 FROM hot)"));
-      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-      tail = row && st->ColumnInt64(0) != 0;
-    }
-    if (tail) {
-      std::lock_guard lock(write_mu_);
-      MEDSOC_ASSIGN_OR_RETURN(Conn * writer, Writer(day));
-      while (true) {
-        MEDSOC_ASSIGN_OR_RETURN(std::int64_t moved, IndexTail(*writer, static_cast<std::int64_t>(settings_.index_batch_rows)));
-        if (moved == 0) break;
-      }
-    }
-  }
   {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT EXISTS(SELECT 1 FROM events WHERE zflags = 0)"));
+    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT EXISTS(SELECT 1 FROM blocks WHERE level < 2)"));
     MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row || st->ColumnInt64(0) == 0) return false;
   }
-  // The dictionary: trained once per partition on a sample of its events.
-  std::string dict;
-  {
-    MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM meta WHERE key = 'zstd_dict'"));
-    MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-    if (row) dict = st->ColumnBlob(0);
-  }
-  if (dict.empty()) {
-    std::string samples;
-    std::vector<std::size_t> sizes;
-    {
-      MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare(
-          "SELECT doc FROM events WHERE zflags = 0 AND rowid % (1 + (SELECT max(rowid) FROM events) / 4000) = 0 LIMIT 4000"));
-      while (true) {
-        MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
-        if (!row) break;
-        std::string doc = st->ColumnText(0);
-        samples += doc;
-        sizes.push_back(doc.size());
-      }
-    }
-    std::string buf(kMaxDictBytes, '\0');
-    std::size_t n = sizes.size() >= 16 ? ZDICT_trainFromBuffer(buf.data(), buf.size(), samples.data(), sizes.data(),
-                                                               static_cast<unsigned>(sizes.size()))
-                                       : 0;
-    if (sizes.size() >= 16 && !ZDICT_isError(n)) {
-      buf.resize(n);
-      dict = std::move(buf);
-      MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
-      MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('zstd_dict', ?)"));
-      MEDSOC_TRY(st->BindBlob(1, dict));
-      MEDSOC_TRY(st->Run());
-      MEDSOC_TRY(tx.Commit());
-    }
-    // Too few events for a dictionary: plain zstd (zflags 1 with no dictionary row).
-  }
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
-  ZSTD_CDict* cdict = dict.empty() ? nullptr : ZSTD_createCDict(dict.data(), dict.size(), kCompressionLevel);
-  struct Free {
-    ZSTD_CCtx* c;
-    ZSTD_CDict* d;
-    ~Free() {
-      ZSTD_freeCDict(d);
-      ZSTD_freeCCtx(c);
-    }
-  } free_guard{cctx, cdict};
-  std::string out;
+  // Each block again at a higher zstd level, a few blocks per transaction.
   while (true) {
     MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
     std::vector<std::pair<std::int64_t, std::string>> chunk;
     {
-      MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT rowid, doc FROM events WHERE zflags = 0 LIMIT ?"));
-      MEDSOC_TRY(st->BindInt64(1, kCompressChunkRows));
+      MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT id, data FROM blocks WHERE level < 2 LIMIT ?"));
+      MEDSOC_TRY(st->BindInt64(1, kCompressChunkBlocks));
       while (true) {
         MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
         if (!row) break;
-        chunk.emplace_back(st->ColumnInt64(0), st->ColumnText(1));
+        chunk.emplace_back(st->ColumnInt64(0), st->ColumnBlob(1));
       }
     }
     if (chunk.empty()) break;
-    for (auto& [rowid, doc] : chunk) {
-      out.resize(ZSTD_compressBound(doc.size()));
-      const std::size_t n = cdict != nullptr
-                                ? ZSTD_compress_usingCDict(cctx, out.data(), out.size(), doc.data(), doc.size(), cdict)
-                                : ZSTD_compressCCtx(cctx, out.data(), out.size(), doc.data(), doc.size(), kCompressionLevel);
-      if (ZSTD_isError(n)) return Error(ErrorCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
-      MEDSOC_ASSIGN_OR_RETURN(auto up, db.Prepare("UPDATE events SET doc = ?, zflags = zflags | 1 WHERE rowid = ?"));
-      MEDSOC_TRY(up->BindBlob(1, std::string_view(out.data(), n)));
-      MEDSOC_TRY(up->BindInt64(2, rowid));
+    for (auto& [id, data] : chunk) {
+      MEDSOC_ASSIGN_OR_RETURN(std::string packed, BlockReader::Recompress(data, kArchiveLevel));
+      MEDSOC_ASSIGN_OR_RETURN(auto up, db.Prepare("UPDATE blocks SET data = ?, level = 2 WHERE id = ?"));
+      MEDSOC_TRY(up->BindBlob(1, packed.size() < data.size() ? packed : data));
+      MEDSOC_TRY(up->BindInt64(2, id));
       MEDSOC_TRY(up->Run());
     }
     MEDSOC_TRY(tx.Commit());
   }
-  // Give the space back: rows shrank in place.
+  // One segment per term index (faster lookups, less space), then give the space back.
+  MEDSOC_TRY(db.ExecScript("INSERT INTO block_terms (block_terms) VALUES ('optimize')"));
   MEDSOC_TRY(db.ExecScript("VACUUM"));
   MEDSOC_TRY(db.Checkpoint());
   return true;

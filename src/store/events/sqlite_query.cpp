@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "event/value.h"
+#include "store/events/block.h"
 #include "store/events/tokenizer.h"
 
 namespace medsoc::store::events {
@@ -81,10 +82,7 @@ bool LooksLikeTime(std::string_view s) {
 
 class Compiler {
  public:
-  // `tail`: compile for the unindexed tail table (hot), where full-text terms are evaluated by
-  // medsoc_fts_match over the row's own texts instead of the FTS index. The parameters are the
-  // same in both modes.
-  Compiler(core::Timestamp now, bool tail) : now_(now), tail_(tail) {}
+  explicit Compiler(core::Timestamp now) : now_(now) {}
 
   // `top`: the node is the root or a child of a root AND, so every match must satisfy it.
   Status Compile(const Node& node, std::string& out, bool top = false) {
@@ -115,21 +113,11 @@ class Compiler {
   }
 
   std::vector<SqlParam> params;
-  // Index in `params` of the MATCH expression of a full-text term every match must satisfy (the
-  // first such term), or -1.
-  int fts_driver = -1;
 
  private:
-  // A full-text condition: rowid in the FTS index, or (tail) the same match over the row's texts.
-  void FtsCondition(std::string fts, bool top, std::string& out) {
-    if (top && fts_driver < 0) fts_driver = static_cast<int>(params.size());
-    if (tail_) {
-      out += "medsoc_fts_match(e.fts_message, e.fts_raw, ";
-      Txt(std::move(fts), out);
-      out += ")";
-      return;
-    }
-    out += "e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ";
+  // A full-text condition: the FTS phrase over the row's own texts.
+  void FtsCondition(std::string fts, bool /*top*/, std::string& out) {
+    out += "medsoc_fts_match(e.fts_message, e.fts_raw, ";
     Txt(std::move(fts), out);
     out += ")";
   }
@@ -478,7 +466,101 @@ class Compiler {
   }
 
   core::Timestamp now_;
-  bool tail_ = false;
+};
+
+// The block-index condition (CompiledQuery::prune) of a node, or empty for "any block".
+class Pruner {
+ public:
+  std::string Of(const Node& n) {
+    switch (n.kind) {
+      case NodeKind::kAnd: {
+        std::string out;
+        for (const auto& c : n.children) {
+          std::string p = Of(*c);
+          if (p.empty()) continue;
+          if (!out.empty()) out += " AND ";
+          out += "(" + p + ")";
+        }
+        return out;
+      }
+      case NodeKind::kOr: {
+        std::string out;
+        for (const auto& c : n.children) {
+          std::string p = Of(*c);
+          if (p.empty()) return {};  // one branch may match anywhere
+          if (!out.empty()) out += " OR ";
+          out += "(" + p + ")";
+        }
+        return out;
+      }
+      case NodeKind::kNot:
+        return {};
+      case NodeKind::kText:
+        return PruneText(n.value);
+      case NodeKind::kField:
+        return Field(n);
+    }
+    return {};
+  }
+
+ private:
+  static std::string Quote(std::string_view term) {
+    std::string out = "\"";
+    for (char c : term) {
+      if (c == '"') out.push_back('"');
+      out.push_back(c);
+    }
+    return out + "\"";
+  }
+
+  static std::string Field(const Node& n) {
+    if (n.op != FieldOp::kEquals) return {};
+    if (n.field == "message") return PruneText(n.value);
+    const ColumnField* col = nullptr;
+    for (const ColumnField& c : kColumns)
+      if (c.field == n.field) col = &c;
+    if (col == nullptr && n.field != "source") return {};
+    const QueryValue& v = n.value;
+    const ColumnType type = col == nullptr ? ColumnType::kKeyword : col->type;
+    if (type == ColumnType::kKeyword) {
+      if (!v.wildcard) return Quote(FieldTerm(n.field, Cell::Text(v.text)));
+      // Only a single trailing '*' is a prefix of the term.
+      const std::string& p = v.pattern;
+      if (p.size() < 2 || p.back() != '*') return {};
+      std::string lit;
+      for (std::size_t i = 0; i + 1 < p.size(); ++i) {
+        if (p[i] == '\\' && i + 2 < p.size()) {
+          lit.push_back(p[++i]);
+          continue;
+        }
+        if (p[i] == '*' || p[i] == '?') return {};
+        lit.push_back(p[i]);
+      }
+      if (lit.size() >= kMaxTermValueBytes) return {};
+      return Quote(FieldTerm(n.field, Cell::Text(lit))) + " *";
+    }
+    if (v.wildcard) return {};
+    if (type == ColumnType::kLong) {
+      auto d = ParseNumber(v.text);
+      if (!d || *d != std::floor(*d) || std::fabs(*d) > 9e15) return {};
+      return Quote(FieldTerm(n.field, Cell::Int(static_cast<std::int64_t>(*d))));
+    }
+    // IP: an address, or a CIDR block whose prefix is whole hex digits of the key.
+    const auto slash = v.text.find('/');
+    if (slash == std::string::npos) {
+      auto key = IpKey(v.text);
+      return key ? Quote(FieldTerm(n.field, Cell::Blob(*key))) : std::string();
+    }
+    auto ip = event::IpAddress::Parse(std::string_view(v.text).substr(0, slash));
+    auto prefix = ParseInt(std::string_view(v.text).substr(slash + 1));
+    if (!ip || !prefix) return {};
+    const int bits = static_cast<int>(*prefix) + (ip->is_v4() ? 96 : 0);
+    if (bits < 4 || bits > 128 || bits % 4 != 0) return {};
+    const auto& b = ip->bytes();
+    std::string term = FieldTerm(n.field, Cell::Blob(std::string_view(reinterpret_cast<const char*>(b.data()), 16)));
+    term.resize(term.size() - 32 + static_cast<std::size_t>(bits / 4));
+    return Quote(term) + (bits == 128 ? "" : " *");
+  }
 };
 
 // Narrows [lo, hi) from @timestamp conditions that every match must satisfy.
@@ -613,21 +695,53 @@ std::string FtsExpression(const QueryValue& value, std::string_view column) {
   return out;
 }
 
+std::string PruneText(const QueryValue& value) {
+  std::string text = value.text;
+  bool prefix = false;
+  if (value.wildcard) {
+    const std::string& p = value.pattern;
+    if (p.size() < 2 || p.back() != '*') return {};
+    for (std::size_t i = 0; i + 1 < p.size(); ++i) {
+      if (p[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (p[i] == '*' || p[i] == '?') return {};
+    }
+    text.pop_back();
+    prefix = true;
+  }
+  std::vector<std::string> tokens;
+  Tokenize(text, true, [&](std::string_view t, int, int, bool) {
+    tokens.emplace_back(t);
+    return 0;
+  });
+  if (tokens.empty()) return {};
+  // A single CJK character is indexed only as the start of bigrams or a run's last character.
+  if (SummarizeTokens(text).single_cjk) prefix = true;
+  std::string out;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (i > 0) out += " AND ";
+    out.push_back('"');
+    for (char c : tokens[i]) {
+      if (c == '"') out.push_back('"');
+      out.push_back(c);
+    }
+    out.push_back('"');
+    if (prefix && i + 1 == tokens.size()) out += " *";
+  }
+  return out;
+}
+
 Result<CompiledQuery> CompileQuery(const Query& query, core::Timestamp now) {
   CompiledQuery out;
   if (query.root == nullptr) return out;
-  Compiler compiler(now, false);
+  Compiler compiler(now);
   std::string where;
   MEDSOC_TRY(compiler.Compile(*query.root, where, true));
-  Compiler tail(now, true);
-  std::string where_tail;
-  MEDSOC_TRY(tail.Compile(*query.root, where_tail, true));
-  if (tail.params.size() != compiler.params.size())
-    return Error(ErrorCode::kInternal, "query compiled to different parameters for the tail");
   out.where = std::move(where);
-  out.where_tail = std::move(where_tail);
   out.params = std::move(compiler.params);
-  out.fts_driver = compiler.fts_driver;
+  out.prune = Pruner().Of(*query.root);
   NarrowWindow(*query.root, now, out.time_lo, out.time_hi);
   return out;
 }

@@ -1,9 +1,11 @@
-// Compiles a parsed query (query.h) into an SQL condition over one day partition's `events` table
-// (alias `e`), with every value bound as a parameter: no value is ever pasted into SQL text.
+// Compiles a parsed query (query.h) into an SQL condition over one decoded event row (alias `e`,
+// the columns of medsoc_block in block.h), with every value bound as a parameter: no value is ever
+// pasted into SQL text; and into the FTS5 expression that picks the blocks worth decoding.
 //
-// Fast fields are columns with an index leading with (tenant_id, <column>, time); everything else
-// is read from the event JSON (json_each over "fields" and, for vendor names, "original") and is a
-// scan of the rows inside the time window. See docs/search.md for the table.
+// Fast fields are columns of the row whose values are also terms of the block index ("field=value"),
+// so an equality (or a trailing-'*' prefix) on them skips every block without the value; everything
+// else is read from the event JSON (json_each over "fields" and, for vendor names, "original") in
+// the blocks of the time window. See docs/search.md for the table.
 //
 //   @timestamp, time    event time            ingest_time         time received
 //   id, source          keyword (exact)       parse_error         text (exists: failed parses)
@@ -51,20 +53,18 @@ struct SqlParam {
 };
 
 struct CompiledQuery {
-  // A boolean SQL expression over `e` using '?' placeholders bound in order from `params`
-  // (so it must come after every explicitly numbered parameter in the statement). "1" for the
-  // empty query.
+  // A boolean SQL expression over one decoded event row `e` (the columns of medsoc_block, block.h)
+  // using '?' placeholders bound in order from `params` (so it must come after every explicitly
+  // numbered parameter in the statement). Full-text terms are medsoc_fts_match over the row's
+  // texts (tokenizer.h). "1" for the empty query.
   std::string where = "1";
-  // The same condition over the unindexed tail table (`hot`, same columns plus fts_message and
-  // fts_raw): full-text terms use medsoc_fts_match (tokenizer.h) instead of the FTS index. It uses
-  // the same `params`.
-  std::string where_tail = "1";
   std::vector<SqlParam> params;
-  // Index in `params` of the FTS MATCH expression of a full-text term that every match must
-  // satisfy (top-level, not under OR or NOT), or -1: the planner may then start from the FTS index.
-  int fts_driver = -1;
+  // An FTS5 expression over the partition's block term index (block.h) that every block holding a
+  // match satisfies, or empty when the query gives no such condition (then every block of the
+  // window is read). It is a necessary condition only: `where` decides.
+  std::string prune;
   // The window implied by time conditions that every match must meet (top-level AND terms on
-  // @timestamp): [time_lo, time_hi). Used to skip partitions.
+  // @timestamp): [time_lo, time_hi). Used to skip partitions and blocks.
   std::int64_t time_lo = INT64_MIN;
   std::int64_t time_hi = INT64_MAX;
 };
@@ -85,7 +85,12 @@ std::optional<std::string> IpKey(std::string_view text);
 std::string LikePattern(std::string_view pattern);
 
 // The FTS5 MATCH expression for one free-text value, or empty when the value holds no indexable
-// token (then the caller falls back to a scan). `column` limits it to one FTS column.
+// token (then the caller falls back to a scan). `column` limits it to one FTS column. Rows test it
+// with medsoc_fts_match (tokenizer.h).
 std::string FtsExpression(const QueryValue& value, std::string_view column = {});
+
+// The block-index condition for one free-text value: its query tokens ANDed (the last as a
+// prefix for a trailing '*'), or empty when it has none.
+std::string PruneText(const QueryValue& value);
 
 }  // namespace medsoc::store::events

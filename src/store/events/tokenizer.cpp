@@ -140,6 +140,22 @@ int TokTokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, int n,
                       });
 }
 
+// "medsoc_terms": the tokenizer of a partition's block term index (block.h). Its documents are
+// terms already produced by BlockTerms, one per line; a query string is one term. Nothing is
+// folded or split further.
+int TermsTokenize(Fts5Tokenizer*, void* ctx, int, const char* text, int n,
+                  int (*x_token)(void*, int, const char*, int, int, int)) {
+  int start = 0;
+  for (int i = 0; i <= n; ++i) {
+    if (i < n && text[i] != '\n') continue;
+    if (i > start) {
+      if (int rc = x_token(ctx, 0, text + start, i - start, start, i); rc != SQLITE_OK) return rc;
+    }
+    start = i + 1;
+  }
+  return SQLITE_OK;
+}
+
 fts5_api* GetFts5Api(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* stmt = nullptr;
@@ -302,6 +318,9 @@ Status RegisterEventFunctions(sqlite3* db) {
   static fts5_tokenizer tokenizer{TokCreate, TokDelete, TokTokenize};
   int rc = api->xCreateTokenizer(api, "medsoc", nullptr, &tokenizer, nullptr);
   if (rc != SQLITE_OK) return Error(ErrorCode::kInternal, "sqlite: cannot register the medsoc tokenizer");
+  static fts5_tokenizer terms{TokCreate, TokDelete, TermsTokenize};
+  rc = api->xCreateTokenizer(api, "medsoc_terms", nullptr, &terms, nullptr);
+  if (rc != SQLITE_OK) return Error(ErrorCode::kInternal, "sqlite: cannot register the medsoc_terms tokenizer");
   const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
   struct Fn {
     const char* name;

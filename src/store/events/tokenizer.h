@@ -10,6 +10,9 @@
 // substring search), and trigram cannot match anything shorter than three characters, which is
 // why medsoc registers its own.
 //
+// A second tokenizer, "medsoc_terms", serves the block term index (block.h): one term per line,
+// taken as written.
+//
 // Functions (deterministic, innocuous):
 //   medsoc_ip(x)    16-byte IP key of an address text (query CIDR ranges), else NULL
 //   medsoc_num(x)   x as a number when it is one (integers, reals, numeric text), else NULL
@@ -30,7 +33,7 @@ struct sqlite3;
 
 namespace medsoc::store::events {
 
-// Registers the tokenizer "medsoc" and the functions above on `db`.
+// Registers the tokenizers "medsoc" and "medsoc_terms" and the functions above on `db`.
 Status RegisterEventFunctions(sqlite3* db);
 
 // Calls `emit(token, start, end, colocated)` for each token of `text` (start/end: byte offsets in
