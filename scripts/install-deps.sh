@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
   # core libraries
   libboost1.81-dev libssl-dev libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev
-  libsodium-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev
+  libsodium-dev libcli11-dev libspdlog-dev libfmt-dev libzstd-dev zstd
   # ingest and detection: JSON on the hot path, compressed files, multi-pattern matching
   libsimdjson-dev zlib1g-dev libhyperscan-dev libre2-dev
   # notifications (SMTP, webhooks)

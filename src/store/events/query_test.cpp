@@ -137,3 +137,43 @@ TEST(TokenizerTest, CjkBigramsAndWords) {
 
 }  // namespace
 }  // namespace medsoc::store::events
+
+namespace medsoc::store::events {
+namespace {
+
+std::string Prune(std::string_view text) {
+  auto q = ParseQuery(text);
+  EXPECT_TRUE(q.ok()) << text;
+  auto c = CompileQuery(*q, core::Timestamp{0});
+  EXPECT_TRUE(c.ok()) << text;
+  return c.ok() ? c->prune : "error";
+}
+
+TEST(QueryCompileTest, BlockIndexConditions) {
+  // Every match's block must satisfy the condition; empty means "any block".
+  EXPECT_EQ(Prune("Login FAILED"), "(\"login\") AND (\"failed\")");
+  EXPECT_EQ(Prune("\"login failed\""), "\"login\" AND \"failed\"");
+  EXPECT_EQ(Prune("log*"), "\"log\" *");
+  EXPECT_EQ(Prune("诊"), "\"诊\" *");
+  EXPECT_EQ(Prune("患者张三"), "\"患者\" AND \"者张\" AND \"张三\"");
+  EXPECT_EQ(Prune("host.name:HIS-DB01"), "\"host.name=his-db01\"");
+  EXPECT_EQ(Prune("host.name:HIS*"), "\"host.name=his\" *");
+  EXPECT_EQ(Prune("host.name:*db"), "");
+  EXPECT_EQ(Prune("source.port:22"), "\"source.port=22\"");
+  EXPECT_EQ(Prune("source.port:22.5"), "");
+  EXPECT_EQ(Prune("source.ip:10.1.2.3"), "\"source.ip=00000000000000000000ffff0a010203\"");
+  EXPECT_EQ(Prune("source.ip:10.1.0.0/16"), "\"source.ip=00000000000000000000ffff0a01\" *");
+  EXPECT_EQ(Prune("source.ip:10.1.0.0/15"), "");  // not whole hex digits
+  EXPECT_EQ(Prune("source:Bench"), "\"source=bench\"");
+  EXPECT_EQ(Prune("winlog.event_id:4625"), "");  // JSON fields are not in the index
+  EXPECT_EQ(Prune("NOT login"), "");
+  EXPECT_EQ(Prune("login OR winlog.event_id:4625"), "");
+  EXPECT_EQ(Prune("login OR host.name:x"), "(\"login\") OR (\"host.name=x\")");
+  EXPECT_EQ(Prune("login AND NOT failed"), "(\"login\")");
+  EXPECT_EQ(Prune("say \"a b\""), "(\"say\") AND (\"a\" AND \"b\")");
+  EXPECT_EQ(Prune("host.name:\"x\\\"y\""), "\"host.name=x\"\"y\"");
+  EXPECT_EQ(Prune(""), "");
+}
+
+}  // namespace
+}  // namespace medsoc::store::events
