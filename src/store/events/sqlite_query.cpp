@@ -80,6 +80,27 @@ bool LooksLikeTime(std::string_view s) {
   return s.size() >= 10 && s[4] == '-' && s[7] == '-' && ParseInt(s.substr(0, 4)).has_value();
 }
 
+// The literal text of a value, and whether it is a prefix: a value without wildcards is itself; a
+// pattern whose only wildcard is one trailing '*' is the prefix before it. False for any other
+// pattern (the index cannot answer it).
+bool PrefixText(const QueryValue& value, std::string& text, bool& prefix) {
+  text = value.text;
+  prefix = false;
+  if (!value.wildcard) return true;
+  const std::string& p = value.pattern;
+  if (p.size() < 2 || p.back() != '*') return false;
+  for (std::size_t i = 0; i + 1 < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (p[i] == '*' || p[i] == '?') return false;
+  }
+  text.pop_back();
+  prefix = true;
+  return true;
+}
+
 class Compiler {
  public:
   explicit Compiler(core::Timestamp now) : now_(now) {}
@@ -523,19 +544,10 @@ class Pruner {
     const QueryValue& v = n.value;
     const ColumnType type = col == nullptr ? ColumnType::kKeyword : col->type;
     if (type == ColumnType::kKeyword) {
-      if (!v.wildcard) return Quote(FieldTerm(n.field, Cell::Text(v.text)));
-      // Only a single trailing '*' is a prefix of the term.
-      const std::string& p = v.pattern;
-      if (p.size() < 2 || p.back() != '*') return {};
       std::string lit;
-      for (std::size_t i = 0; i + 1 < p.size(); ++i) {
-        if (p[i] == '\\' && i + 2 < p.size()) {
-          lit.push_back(p[++i]);
-          continue;
-        }
-        if (p[i] == '*' || p[i] == '?') return {};
-        lit.push_back(p[i]);
-      }
+      bool prefix = false;
+      if (!PrefixText(v, lit, prefix)) return {};
+      if (!prefix) return Quote(FieldTerm(n.field, Cell::Text(lit)));
       if (lit.size() >= kMaxTermValueBytes) return {};
       return Quote(FieldTerm(n.field, Cell::Text(lit))) + " *";
     }
@@ -660,22 +672,9 @@ std::string LikePattern(std::string_view pattern) {
 }
 
 std::string FtsExpression(const QueryValue& value, std::string_view column) {
-  std::string text = value.text;
+  std::string text;
   bool prefix = false;
-  if (value.wildcard) {
-    // Only a trailing '*' (and no other wildcard) maps to an FTS prefix query.
-    const std::string& p = value.pattern;
-    if (p.size() < 2 || p.back() != '*') return {};
-    for (std::size_t i = 0; i + 1 < p.size(); ++i) {
-      if (p[i] == '\\') {
-        ++i;
-        continue;
-      }
-      if (p[i] == '*' || p[i] == '?') return {};
-    }
-    text.pop_back();
-    prefix = true;
-  }
+  if (!PrefixText(value, text, prefix)) return {};
   const TokenSummary summary = SummarizeTokens(text);
   if (summary.tokens == 0) return {};
   // A single CJK character is indexed only as the start of its bigrams: search it as a prefix.
@@ -696,21 +695,9 @@ std::string FtsExpression(const QueryValue& value, std::string_view column) {
 }
 
 std::string PruneText(const QueryValue& value) {
-  std::string text = value.text;
+  std::string text;
   bool prefix = false;
-  if (value.wildcard) {
-    const std::string& p = value.pattern;
-    if (p.size() < 2 || p.back() != '*') return {};
-    for (std::size_t i = 0; i + 1 < p.size(); ++i) {
-      if (p[i] == '\\') {
-        ++i;
-        continue;
-      }
-      if (p[i] == '*' || p[i] == '?') return {};
-    }
-    text.pop_back();
-    prefix = true;
-  }
+  if (!PrefixText(value, text, prefix)) return {};
   std::vector<std::string> tokens;
   Tokenize(text, true, [&](std::string_view t, int, int, bool) {
     tokens.emplace_back(t);
