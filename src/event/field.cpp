@@ -96,10 +96,12 @@ Result<FieldId> FieldTable::Intern(std::string_view name) {
     indexes_.push_back(std::move(bigger));
   }
 
-  // 3. Publish the id: the slot's release store orders it after the name.
+  // 3. Publish the id: first the size (so that a reader who finds the id through the index also
+  // sees it below size(), which Name asserts), then the slot, whose release store orders it after
+  // the name.
+  size_.store(id + 1, std::memory_order_release);
   InsertInto(*index, hash, id);
   index_.store(index, std::memory_order_release);
-  size_.store(id + 1, std::memory_order_release);
   return FieldId{id};
 }
 
