@@ -114,52 +114,36 @@ void Fill(event::Batch& b, std::int64_t first, int n, std::int64_t span_ns, std:
 
 // The store as shipped: 1,000-event batches, each one block (encoding, zstd, one row, one FTS5
 // document of the block's terms), synchronous=NORMAL and FULL.
-void BM_Write(benchmark::State& state) {
-  const bool full = state.range(0) != 0;
-  auto store = *SqliteEventStore::Open(Dir().Sub(full ? "write-full" : "write-normal"), {}, {.sync_full = full});
+// Writes `per_write`-event batches into `store` for as long as the benchmark runs.
+void WriteBatches(benchmark::State& state, SqliteEventStore& store, int per_write) {
   event::Batch batch;
   std::int64_t n = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    Fill(batch, n, 1000, core::Hours(1), 0);
+    Fill(batch, n, per_write, core::Hours(1), 0);
     state.ResumeTiming();
-    if (!store->Write(batch).ok()) state.SkipWithError("write failed");
-    n += 1000;
+    if (!store.Write(batch).ok()) state.SkipWithError("write failed");
+    n += per_write;
   }
   state.SetItemsProcessed(n);
+}
+
+void BM_Write(benchmark::State& state) {
+  const bool full = state.range(0) != 0;
+  WriteBatches(state, **SqliteEventStore::Open(Dir().Sub(full ? "write-full" : "write-normal"), {}, {.sync_full = full}), 1000);
 }
 BENCHMARK(BM_Write)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3);
 
 // One event per block: what one SQLite row and one FTS5 document per event costs (the shape of the
 // store before blocks, minus its five field indexes).
 void BM_WriteRowPerEvent(benchmark::State& state) {
-  auto store = *SqliteEventStore::Open(Dir().Sub("row-per-event"), {}, {.sync_full = false, .block_rows = 1});
-  event::Batch batch;
-  std::int64_t n = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    Fill(batch, n, 1000, core::Hours(1), 0);
-    state.ResumeTiming();
-    if (!store->Write(batch).ok()) state.SkipWithError("write failed");
-    n += 1000;
-  }
-  state.SetItemsProcessed(n);
+  WriteBatches(state, **SqliteEventStore::Open(Dir().Sub("row-per-event"), {}, {.sync_full = false, .block_rows = 1}), 1000);
 }
 BENCHMARK(BM_WriteRowPerEvent)->Unit(benchmark::kMillisecond)->MinTime(3);
 
 // Group commit: 20,000 events per Write (one transaction, ten blocks).
 void BM_WriteGrouped(benchmark::State& state) {
-  auto store = *SqliteEventStore::Open(Dir().Sub("grouped"), {}, {.sync_full = false});
-  event::Batch batch;
-  std::int64_t n = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    Fill(batch, n, 20000, core::Hours(1), 0);
-    state.ResumeTiming();
-    if (!store->Write(batch).ok()) state.SkipWithError("write failed");
-    n += 20000;
-  }
-  state.SetItemsProcessed(n);
+  WriteBatches(state, **SqliteEventStore::Open(Dir().Sub("grouped"), {}, {.sync_full = false}), 20000);
 }
 BENCHMARK(BM_WriteGrouped)->Unit(benchmark::kMillisecond)->MinTime(3);
 

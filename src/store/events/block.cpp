@@ -117,8 +117,6 @@ void ForEachRowTerm(const BlockRow& row, Emit&& emit) {
 }
 }  // namespace
 
-void RowTerms(const BlockRow& row, const std::function<void(std::string_view)>& emit) { ForEachRowTerm(row, emit); }
-
 // ---- BlockWriter --------------------------------------------------------------------------------
 
 // Distinct terms of the block being built: an open-addressing set of views into an arena of fixed

@@ -1,7 +1,7 @@
 // Event blocks: how a day partition keeps its events (partition schema 3, sqlite_event_store.h).
 //
 // A block holds up to kMaxBlockRows events of one tenant, written by one Write, as one zstd frame
-// in one row of the partition's `blocks` table. Its distinct terms (BlockTerms) go to the
+// in one row of the partition's `blocks` table. Its distinct terms (see FieldTerm) go to the
 // partition's FTS5 index `block_terms` (one document per block, tokenizer "medsoc_terms"), so a
 // query first asks the index which blocks can hold a match (PruneExpression in sqlite_query.h) and
 // then reads only those. Compared with one SQLite row, five index entries and an FTS5 document per
@@ -23,7 +23,6 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -137,11 +136,8 @@ class BlockReader {
   void* dctx_ = nullptr;
 };
 
-// The terms of one row as BlockTerms indexes them, passed to `emit` (possibly repeated):
-// document-mode tokens of kFtsMessage and kFtsRaw (tokenizer.h), and "field=value" for the
-// source and each normalized column (FieldTerm).
-void RowTerms(const BlockRow& row, const std::function<void(std::string_view)>& emit);
-
+// The terms of a block (its FTS5 document in block_terms): the document-mode tokens (tokenizer.h)
+// of each row's kFtsMessage and kFtsRaw, and FieldTerm of the source and each normalized column.
 // "field=value" as the term index holds it: keyword values with ASCII letters lowercased (the
 // columns compare NOCASE) and line breaks as spaces, cut to kMaxTermValueBytes; integers in
 // decimal; IPs as the 32 hex digits of their 16-byte key.

@@ -821,7 +821,7 @@ Result<SearchPage> SqliteEventStore::Search(const TenantScope& scope, const Even
 
 namespace {
 // For an empty query: blocks wholly inside the window are counted from their row counts, only the
-// others are decoded. `fully_inside` selects the first kind over `b`.
+// others are decoded. kInsideWindow selects the first kind over `b`.
 constexpr const char* kInsideWindow = "(b.min_time >= ?2 AND b.max_time < ?3)";
 }  // namespace
 

@@ -10,7 +10,7 @@
 //   index: blocks(tenant_id, max_time)
 //   block_terms: FTS5, contentless, detail=none, one document per block: its distinct words of
 //     message and raw (tokenizer "medsoc", tokenizer.h) and "field=value" for the source and each
-//     normalized column (block.h RowTerms)
+//     normalized column (block.h FieldTerm)
 //   meta(key, value)
 // Partitions of schema 1 and 2 (one row per event with five field indexes and an FTS5 row each)
 // are converted to blocks in one transaction when first opened.
