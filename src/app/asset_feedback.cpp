@@ -200,9 +200,19 @@ void AssetFeedback::Flush() {
       pending_changes_.pop_front();
     }
   }
+  // Consecutive changes of one tenant go as one NDJSON body (one batch, one durable write),
+  // not one submit per change: a scan or a burst of unknown addresses makes hundreds at once.
   while (!changes.empty()) {
-    auto& [tenant, json] = changes.front();
-    if (!submit_ || !submit_(tenant, json)) {
+    const std::string tenant = changes.front().first;
+    std::string body;
+    std::size_t lines = 0;
+    for (auto it = changes.begin(); it != changes.end() && it->first == tenant && lines < kMaxLinesPerSubmit &&
+                                    body.size() < kMaxBytesPerSubmit;
+         ++it, ++lines) {
+      body += it->second;
+      body += '\n';
+    }
+    if (!submit_ || !submit_(tenant, body)) {
       // The pipeline refused (overload, stopping): keep the rest for the next round, bounded.
       std::lock_guard lock(mu_);
       while (!changes.empty()) {
@@ -215,8 +225,8 @@ void AssetFeedback::Flush() {
       }
       return;
     }
-    changes_submitted_.fetch_add(1);
-    changes.pop_front();
+    changes_submitted_.fetch_add(lines);
+    changes.erase(changes.begin(), changes.begin() + static_cast<std::ptrdiff_t>(lines));
   }
 }
 

@@ -45,11 +45,15 @@ class AssetFeedback {
  public:
   static constexpr std::size_t kMaxPendingAddresses = 100'000;
   static constexpr std::size_t kMaxPendingChanges = 10'000;
+  // One submit carries up to this many change events of one tenant (NDJSON lines) or bytes.
+  static constexpr std::size_t kMaxLinesPerSubmit = 1000;
+  static constexpr std::size_t kMaxBytesPerSubmit = 4u << 20;
   static constexpr std::chrono::minutes kRecheckAfter{10};
 
-  // Submits one change event (NDJSON line) for `tenant` into the pipeline; returns false when the
-  // pipeline refused it (it is retried on the next round, up to the bound).
-  using SubmitFn = std::function<bool(const std::string& tenant, const std::string& json_line)>;
+  // Submits change events of `tenant` (NDJSON: one event per line, each line ending in '\n') into
+  // the pipeline as one batch; returns false when the pipeline refused it (the events are retried
+  // on the next round, up to the bound).
+  using SubmitFn = std::function<bool(const std::string& tenant, const std::string& ndjson)>;
 
   // `flush_interval`: how often pending sightings and changes are handed on.
   AssetFeedback(assets::AssetLedger& ledger, SubmitFn submit,

@@ -111,8 +111,9 @@ class IngestMetricsAdapter final : public ingest::MetricsSink {
 // refused anyway; this keeps the table small and the cookies' hashes out of the database).
 class Housekeeping {
  public:
-  // Every tick (15 s): SLA clocks and notification delivery. Every 60 s: idle sessions. Every
-  // hour: event retention, size limit and compression (dropped partitions are audited).
+  // Every tick (15 s): SLA clocks and notification delivery. Every 60 s: idle sessions and event
+  // block compaction. Every hour: event retention, compaction, size limit and compression (dropped
+  // partitions are audited).
   Housekeeping(store::StateStore& store, const AuthOptions& auth, store::events::EventStore& events,
                triage::notify::NotificationService& notify, auth::AuditTrail& audit,
                std::function<void()> every_minute)
@@ -141,10 +142,21 @@ class Housekeeping {
         auto st = store_.DeleteSessionsIdleSince(now - core::Minutes(auth_.session_idle_minutes));
         if (!st.ok()) spdlog::warn("housekeeping: {}", st.error().ToString());
         if (every_minute_) every_minute_();
+        if (tick % 240 != 0) CompactEvents(now);  // the hourly maintenance compacts too
       }
       if (tick % 240 == 0) MaintainEvents(now);
       lock.lock();
       cv_.wait_for(lock, std::chrono::seconds(15), [this] { return stop_; });
+    }
+  }
+
+  // Small blocks from trickle ingest merged into full ones (cheap when there is nothing new).
+  void CompactEvents(core::Timestamp now) {
+    auto rep = events_.CompactBlocks(now);
+    if (!rep.ok()) {
+      spdlog::warn("event compaction: {}", rep.error().ToString());
+    } else if (rep->blocks_merged > 0) {
+      spdlog::debug("event compaction: {} small blocks merged into {}", rep->blocks_merged, rep->blocks_written);
     }
   }
 
@@ -299,10 +311,10 @@ int RunServe(const GlobalFlags& flags, const ServeFlags& serve) {
   // Ledger <-> events: internal addresses in events that no asset has become "unknown_in_logs"
   // changes, and every ledger change goes into the pipeline as an assets.change event.
   ingest::IngestService* ingest_for_feedback = nullptr;
-  AssetFeedback asset_feedback(*ledger, [&ingest_for_feedback](const std::string& tenant, const std::string& line) {
+  AssetFeedback asset_feedback(*ledger, [&ingest_for_feedback](const std::string& tenant, const std::string& ndjson) {
     if (ingest_for_feedback == nullptr) return false;
     auto r = ingest_for_feedback->http().Handle(
-        {.tenant = tenant, .source = "medsoc.assets", .format = "", .dataset = "assets.change", .body = line,
+        {.tenant = tenant, .source = "medsoc.assets", .format = "", .dataset = "assets.change", .body = ndjson,
          .content_encoding = "", .remote_ip = "127.0.0.1"});
     return r.status / 100 == 2;
   });

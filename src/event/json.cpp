@@ -1,6 +1,8 @@
 #include "event/json.h"
 
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 namespace medsoc::event {
 namespace {
@@ -64,7 +66,21 @@ bool AppendJsonString(std::string_view s, std::string& out) {
   std::size_t run = 0;  // start of the pending run of bytes copied verbatim
   std::size_t i = 0;
   auto flush = [&](std::size_t end) { out.append(s.data() + run, end - run); };
+  // Eight bytes at a time while none needs attention: a control character, '"', '\\' or a
+  // byte >= 0x80 (each test is exact for the word as a whole).
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  auto special = [](std::uint64_t w) {
+    const std::uint64_t quote = w ^ (kOnes * '"'), slash = w ^ (kOnes * '\\');
+    return ((w - kOnes * 0x20) | w | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash)) & kHigh;
+  };
   while (i < s.size()) {
+    while (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (special(w) != 0) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
       ++i;
@@ -145,22 +161,30 @@ bool AppendFieldObject(const Event& event, FieldSpace space, const FieldTable& t
   out += '{';
   bool first = true;
   const std::size_t n = event.field_count();
+  // The ids of this space, in order (kNoField for the other space's entries): the repeat checks
+  // below compare these instead of fetching fields again. n is small (tens), so O(n^2) is fine.
+  constexpr std::size_t kInline = 64;
+  std::uint32_t inline_ids[kInline];
+  std::vector<std::uint32_t> heap_ids;
+  std::uint32_t* ids = inline_ids;
+  if (n > kInline) {
+    heap_ids.resize(n);
+    ids = heap_ids.data();
+  }
+  constexpr std::uint32_t kOther = UINT32_MAX;
   for (std::size_t i = 0; i < n; ++i) {
     const FieldView f = event.field(i);
-    if (f.space != space) continue;
-    // Skip ids already written as part of an earlier array. n is small (tens), so O(n^2) is fine.
+    ids[i] = f.space == space ? f.id.value : kOther;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ids[i] == kOther) continue;
+    // Skip ids already written as part of an earlier array.
     bool seen = false;
-    std::size_t repeats = 0;
-    for (std::size_t j = 0; j < n; ++j) {
-      const FieldView g = event.field(j);
-      if (g.space != space || g.id != f.id) continue;
-      if (j < i) {
-        seen = true;
-        break;
-      }
-      if (j > i) ++repeats;
-    }
+    for (std::size_t j = 0; j < i && !seen; ++j) seen = ids[j] == ids[i];
     if (seen) continue;
+    std::size_t repeats = 0;
+    for (std::size_t j = i + 1; j < n; ++j) repeats += ids[j] == ids[i] ? 1 : 0;
+    const FieldView f = event.field(i);
     if (!first) out += ',';
     first = false;
     valid &= AppendJsonString(table.Name(f.id), out);
@@ -172,11 +196,10 @@ bool AppendFieldObject(const Event& event, FieldSpace space, const FieldTable& t
     out += '[';
     bool first_value = true;
     for (std::size_t j = i; j < n; ++j) {
-      const FieldView g = event.field(j);
-      if (g.space != space || g.id != f.id) continue;
+      if (ids[j] != ids[i]) continue;
       if (!first_value) out += ',';
       first_value = false;
-      valid &= AppendJsonValue(g.value, out);
+      valid &= AppendJsonValue(event.field(j).value, out);
     }
     out += ']';
   }

@@ -3,11 +3,13 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
+#include <array>
+#include <charconv>
 #include <cstring>
 #include <algorithm>
 
 #include "store/events/sqlite_query.h"
-#include "store/events/tokenizer.h"
+#include "store/events/tokenize_inl.h"
 
 namespace medsoc::store::events {
 namespace {
@@ -44,30 +46,58 @@ std::int64_t UnZigZag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1
 // The columns a row stores (all but kTenant, the block's, and kZflags, always 0).
 bool Stored(int c) { return c != kTenant && c != kZflags; }
 
+constexpr char kHex[] = "0123456789abcdef";
+constexpr unsigned char kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool IsV4MappedKey(std::string_view key) { return key.size() == 16 && std::memcmp(key.data(), kV4Mapped, 12) == 0; }
+
+void AppendHex(std::string& out, std::string_view bytes) {
+  for (const char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+}
+
 void AppendTermValue(std::string& out, const Cell& v) {
-  static constexpr char kHex[] = "0123456789abcdef";
   switch (v.kind) {
     case Cell::Kind::kNull:
       return;
-    case Cell::Kind::kInt:
-      out += std::to_string(v.i);
+    case Cell::Kind::kInt: {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof buf, v.i);
+      out.append(buf, r.ptr);
       return;
+    }
     case Cell::Kind::kBlob:
-      for (std::size_t i = 0; i < v.s.size() && i < kMaxTermValueBytes / 2; ++i) {
-        const auto b = static_cast<unsigned char>(v.s[i]);
-        out.push_back(kHex[b >> 4]);
-        out.push_back(kHex[b & 15]);
-      }
+      AppendHex(out, IsV4MappedKey(v.s) ? v.s.substr(12) : v.s.substr(0, kMaxTermValueBytes / 2));
       return;
-    case Cell::Kind::kText:
-      for (std::size_t i = 0; i < v.s.size() && i < kMaxTermValueBytes; ++i) {
-        char c = v.s[i];
+    case Cell::Kind::kText: {
+      const std::size_t n = std::min(v.s.size(), kMaxTermValueBytes);
+      const std::size_t at = out.size();
+      out.append(v.s.data(), n);
+      for (std::size_t i = at; i < out.size(); ++i) {
+        char& c = out[i];
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c == '\n' || c == '\r') c = ' ';
-        out.push_back(c);
+        else if (c == '\n' || c == '\r') c = ' ';
       }
       return;
+    }
   }
+}
+
+constexpr int kTermFields = 1 + 18;  // the source and the normalized columns
+constexpr char kTags[] = "0123456789abcdefghi";
+static_assert(sizeof kTags - 1 == kTermFields);
+
+int TermFieldColumn(int f) { return f == 0 ? kSource : kFirstField + f - 1; }
+
+int TermFieldOf(std::string_view field) {
+  if (field == "source") return 0;
+  const auto fields = ColumnFields();
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    if (fields[i].field == field) return static_cast<int>(i) + 1;
+  return -1;
 }
 
 }  // namespace
@@ -83,44 +113,68 @@ std::string BlockRowSchema() {
   return s;
 }
 
+std::string_view FieldTermTag(std::string_view field) {
+  const int f = TermFieldOf(field);
+  return f < 0 ? std::string_view() : std::string_view(kTags + f, 1);
+}
+
 std::string FieldTerm(std::string_view field, const Cell& value) {
-  if (value.kind == Cell::Kind::kNull) return {};
-  std::string out(field);
+  const std::string_view tag = FieldTermTag(field);
+  if (value.kind == Cell::Kind::kNull || tag.empty()) return {};
+  std::string out(tag);
   out.push_back('=');
   AppendTermValue(out, value);
   return out;
 }
 
-namespace {
-template <typename Emit>
-void ForEachRowTerm(const BlockRow& row, Emit&& emit) {
-  auto text = [&](const Cell& c) {
-    if (c.kind != Cell::Kind::kText || c.s.empty()) return;
-    Tokenize(c.s, false, [&](std::string_view t, int, int, bool) {
-      emit(t);
-      return 0;
-    });
-  };
-  text(row[kFtsMessage]);
-  text(row[kFtsRaw]);
-  std::string term;
-  auto field = [&](std::string_view name, const Cell& c) {
-    if (c.kind == Cell::Kind::kNull) return;
-    term.assign(name);
-    term.push_back('=');
-    AppendTermValue(term, c);
-    emit(term);
-  };
-  field("source", row[kSource]);
-  const auto fields = ColumnFields();
-  for (std::size_t i = 0; i < fields.size(); ++i) field(fields[i].field, row[kFirstField + static_cast<int>(i)]);
+std::string IpPrefixTerm(std::string_view field, std::string_view key, int bits) {
+  const std::string_view tag = FieldTermTag(field);
+  if (tag.empty() || key.size() != 16 || bits < 0 || bits > 128) return {};
+  std::string out(tag);
+  out.push_back('=');
+  if (IsV4MappedKey(key) && bits >= 96) {
+    if ((bits - 96) % 4 != 0) return {};
+    std::string hex;
+    AppendHex(hex, key.substr(12));
+    return out + hex.substr(0, static_cast<std::size_t>(bits - 96) / 4);
+  }
+  if (bits % 4 != 0) return {};
+  std::string hex;
+  AppendHex(hex, key);
+  hex.resize(static_cast<std::size_t>(bits) / 4);
+  static const std::string kMappedHex = "00000000000000000000ffff";
+  if (hex.size() <= kMappedHex.size() && kMappedHex.compare(0, hex.size(), hex) == 0) return {};
+  return out + hex;
 }
+
+namespace {
+
+bool AsciiSeparator(char c) {
+  return tokenize_detail::kByteClass[static_cast<unsigned char>(c)] == tokenize_detail::kByteSep;
+}
+
+// Whether the tokens of `message` are all among those of `raw`: the message occurs in raw between
+// ASCII separators (or the ends), so raw's tokenization passes through it unchanged. Syslog and
+// most text formats keep the message as the tail of the raw line.
+bool MessageInRaw(std::string_view message, std::string_view raw) {
+  if (message.empty() || raw.size() < message.size()) return false;
+  std::size_t at = raw.size() - message.size();
+  if (raw.substr(at) != message) {
+    at = raw.find(message);
+    if (at == std::string_view::npos) return false;
+  }
+  const std::size_t end = at + message.size();
+  return (at == 0 || AsciiSeparator(raw[at - 1])) && (end == raw.size() || AsciiSeparator(raw[end]));
+}
+
 }  // namespace
 
 // ---- BlockWriter --------------------------------------------------------------------------------
 
 // Distinct terms of the block being built: an open-addressing set of views into an arena of fixed
-// chunks (never moved). Every term of every event passes through Add, most of them repeats.
+// chunks (never moved). Every term of every event passes through Add, most of them repeats; the
+// field values of the previous row are remembered so that a repeated value (the common case: the
+// same host, dataset, action) does not even build its term.
 struct BlockWriter::Terms {
   struct Entry {
     const char* p;
@@ -133,6 +187,46 @@ struct BlockWriter::Terms {
   std::size_t used = 0;
   std::size_t bytes = 0;  // of all terms, for the joined document
   static constexpr std::size_t kChunk = 64 * 1024;
+  // The previous row's value of each term field (kind, integer, bytes), valid when last_set[f].
+  struct Last {
+    bool set = false;
+    Cell::Kind kind = Cell::Kind::kNull;
+    std::int64_t i = 0;
+    std::string s;
+  };
+  std::array<Last, kTermFields> last;
+  std::string term;  // scratch
+
+  // The terms of one row (block.h): the tokens of message and raw, then FieldTerm of each field.
+  void AddRow(const BlockRow& row) {
+    auto tokens = [&](const Cell& c) {
+      if (c.kind != Cell::Kind::kText || c.s.empty()) return;
+      tokenize_detail::TokenizeImpl(c.s, false, [&](std::string_view t, int, int, bool) {
+        Add(t);
+        return 0;
+      });
+    };
+    const Cell& message = row[kFtsMessage];
+    const Cell& raw = row[kFtsRaw];
+    if (!(raw.kind == Cell::Kind::kText && message.kind == Cell::Kind::kText && MessageInRaw(message.s, raw.s)))
+      tokens(message);
+    tokens(raw);
+    for (int f = 0; f < kTermFields; ++f) {
+      const Cell& c = row[TermFieldColumn(f)];
+      if (c.kind == Cell::Kind::kNull) continue;
+      Last& l = last[f];
+      if (l.set && l.kind == c.kind && (c.kind == Cell::Kind::kInt ? l.i == c.i : l.s == c.s)) continue;
+      l.set = true;
+      l.kind = c.kind;
+      l.i = c.i;
+      if (c.kind == Cell::Kind::kInt) l.s.clear();
+      else l.s.assign(c.s);
+      term.assign(1, kTags[f]);
+      term.push_back('=');
+      AppendTermValue(term, c);
+      Add(term);
+    }
+  }
 
   static std::uint64_t Hash(std::string_view t) {
     std::uint64_t h = 0x9E3779B97F4A7C15ull ^ t.size();
@@ -205,6 +299,7 @@ struct BlockWriter::Terms {
     if (chunks.size() > 1) chunks.resize(1);
     used = 0;
     bytes = 0;
+    for (Last& l : last) l.set = false;  // the next block starts with an empty set
   }
 };
 
@@ -236,7 +331,7 @@ void BlockWriter::Add(const BlockRow& row) {
   min_time_ = std::min(min_time_, t);
   max_time_ = std::max(max_time_, t);
   ++rows_;
-  ForEachRowTerm(row, [this](std::string_view term) { terms_->Add(term); });
+  terms_->AddRow(row);
 }
 
 Result<BlockWriter::Finished> BlockWriter::Finish(int zstd_level) {
@@ -262,7 +357,12 @@ Result<BlockWriter::Finished> BlockWriter::Finish(int zstd_level) {
     }
   }
   out.data.resize(ob.pos);
-  out.terms = terms_->Join();
+  out.terms = FinishTerms();
+  return out;
+}
+
+std::string BlockWriter::FinishTerms() {
+  std::string terms = terms_->Join();
   payload_.clear();
   if (payload_.capacity() > 2 * kMaxBlockPayloadBytes) payload_.shrink_to_fit();
   rows_ = 0;
@@ -270,7 +370,7 @@ Result<BlockWriter::Finished> BlockWriter::Finish(int zstd_level) {
   max_time_ = INT64_MIN;
   tenant_.clear();
   terms_->Clear();
-  return out;
+  return terms;
 }
 
 // ---- BlockReader --------------------------------------------------------------------------------

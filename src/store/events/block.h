@@ -41,6 +41,12 @@ inline constexpr std::size_t kMaxBlockPayloadBytes = 32u << 20;
 inline constexpr std::size_t kMaxBlockDecodedBytes = 256u << 20;
 // A keyword or IP value longer than this is indexed by its first kMaxTermValueBytes bytes.
 inline constexpr std::size_t kMaxTermValueBytes = 200;
+// The rules by which a block's terms are made (FieldTerm, ForEachRowTerm, the document-mode
+// tokenizer). Each partition records the version it was indexed with (meta 'terms_version');
+// compaction removes a replaced block's FTS5 document by recomputing its terms, which is only
+// right under the same rules, so it leaves partitions of another version alone. Bump it whenever
+// any of these rules changes.
+inline constexpr int kBlockTermsVersion = 2;  // 2: short field tags, IPv4 as 8 hex digits
 
 // The columns of a decoded row. 18 normalized columns follow kSource in ColumnFields() order.
 enum BlockColumn : int {
@@ -97,6 +103,9 @@ class BlockWriter {
   };
   // Compresses and returns the block, and resets the writer for the next one.
   Result<Finished> Finish(int zstd_level = 1);
+  // Returns only the terms of the rows added (what Finish would give as `terms`) and resets the
+  // writer without compressing: re-indexing and removing a block's FTS5 document.
+  std::string FinishTerms();
 
  private:
   struct Terms;
@@ -138,11 +147,26 @@ class BlockReader {
 
 // The terms of a block (its FTS5 document in block_terms): the document-mode tokens (tokenizer.h)
 // of each row's kFtsMessage and kFtsRaw, and FieldTerm of the source and each normalized column.
-// "field=value" as the term index holds it: keyword values with ASCII letters lowercased (the
-// columns compare NOCASE) and line breaks as spaces, cut to kMaxTermValueBytes; integers in
-// decimal; IPs as the 32 hex digits of their 16-byte key.
-// The cell's kind decides: kText keyword, kInt integer, kBlob IP key. Empty for NULL.
+//
+// FieldTerm is "T=value" where T is the field's one-character tag (FieldTermTag: "0" the source,
+// then "1".."9", "a".."i" for ColumnFields() in order; tokens never contain '=', so a field term
+// never equals a word). Values: keyword values with ASCII letters lowercased (the columns compare
+// NOCASE) and line breaks as spaces, cut to kMaxTermValueBytes; integers in decimal; IPs as hex
+// digits of their 16-byte key, only the last 8 (the IPv4 address) for an IPv4(-mapped) key.
+// Short terms matter: SQLite's FTS5 hashes every term byte by byte and, at each commit, sorts the
+// pending terms with a byte-wise comparison, so a long common prefix ("source.ip=0000...ffff")
+// cost a third of the write path.
+// The cell's kind decides: kText keyword, kInt integer, kBlob IP key. Empty for NULL or a field
+// that is neither "source" nor a normalized column.
 std::string FieldTerm(std::string_view field, const Cell& value);
+// The tag of `field` ("source" or a normalized column), or empty.
+std::string_view FieldTermTag(std::string_view field);
+
+// The term prefix that the IP term of every address of `field` inside the CIDR block (key: the
+// network's 16-byte key; bits: prefix length over the 128-bit key) starts with. Empty when no
+// such prefix exists in whole hex digits, or when the block reaches into IPv4-mapped space from
+// outside it (its IPv4 addresses are indexed by 8 digits): the index cannot narrow such a query.
+std::string IpPrefixTerm(std::string_view field, std::string_view key, int bits);
 
 // Registers medsoc_block on `db`.
 Status RegisterBlockModule(sqlite3* db);

@@ -88,6 +88,9 @@ struct MaintenanceReport {
   // Set when the size limit could not be met without dropping today's partition (which is never
   // dropped): the operator must add disk or lower the intake.
   bool size_limit_unmet = false;
+  // Compaction (CompactBlocks): small blocks replaced, and the blocks written in their place.
+  std::uint64_t blocks_merged = 0;
+  std::uint64_t blocks_written = 0;
 };
 
 class EventStore : public event::EventSink {
@@ -126,8 +129,11 @@ class EventStore : public event::EventSink {
   virtual Result<MaintenanceReport> EnforceSizeLimit(core::Timestamp now) = 0;
   // Compresses partitions whose day ended more than compress_after_days ago.
   virtual Result<MaintenanceReport> CompressOld(core::Timestamp now) = 0;
-  // Retention, then compression, then the size limit (compression may already meet it), in one
-  // report.
+  // Merges small blocks (many small writes) into full ones; cheap when there is nothing to do, so
+  // the server calls it every minute. The default does nothing.
+  virtual Result<MaintenanceReport> CompactBlocks(core::Timestamp /*now*/) { return MaintenanceReport{}; }
+  // Retention, then compaction, then compression, then the size limit (compression may already
+  // meet it), in one report.
   virtual Result<MaintenanceReport> RunMaintenance(core::Timestamp now) = 0;
 
   virtual Result<std::vector<PartitionInfo>> Partitions() = 0;

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <spdlog/spdlog.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -50,6 +51,10 @@ std::string PartitionSchema() {
          // Merge segments 16 at a time instead of 4: each term is rewritten about half as often
          // while a day fills (fewer, larger merges); CompressOld merges all into one at the end.
          "INSERT INTO block_terms (block_terms, rank) VALUES ('automerge', 16);\n"
+         // The term rules the blocks are indexed with (compaction needs them; block.h). Also
+         // written by MigrateRows, which indexes converted partitions with the current rules.
+         "INSERT OR REPLACE INTO meta (key, value) VALUES ('terms_version', " +
+         std::to_string(kBlockTermsVersion) + ");\n"
          "PRAGMA user_version = 3;\n";
 }
 
@@ -308,6 +313,50 @@ Status MigrateRows(Database& db) {
   return tx.Commit();
 }
 
+// The term rules a partition's block_terms were made with (meta 'terms_version'; 0 when unknown).
+Result<std::int64_t> TermsVersion(Database& db) {
+  MEDSOC_ASSIGN_OR_RETURN(auto st, db.Prepare("SELECT value FROM meta WHERE key = 'terms_version'"));
+  MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+  return row ? st->ColumnInt64(0) : 0;
+}
+
+// Rebuilds block_terms of a partition indexed under other term rules (an older medsoc), in one
+// transaction: queries compile their block conditions with the current rules, so a document made
+// under the old ones could hide a match. A concurrent opener waits for it and then finds the
+// current version.
+Status ReindexTerms(Database& db) {
+  MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
+  MEDSOC_ASSIGN_OR_RETURN(std::int64_t version, TermsVersion(db));
+  if (version == kBlockTermsVersion) return tx.Commit();
+  MEDSOC_TRY(db.ExecScript("INSERT INTO block_terms (block_terms) VALUES ('delete-all');"));
+  MEDSOC_ASSIGN_OR_RETURN(auto blocks, db.Prepare("SELECT id, data FROM blocks ORDER BY id"));
+  MEDSOC_ASSIGN_OR_RETURN(auto ins, db.Prepare("INSERT INTO block_terms (rowid, terms) VALUES (?, ?)"));
+  BlockReader reader;
+  BlockWriter w;
+  BlockRow row{};
+  while (true) {
+    MEDSOC_ASSIGN_OR_RETURN(bool more, blocks->Step());
+    if (!more) break;
+    const std::int64_t id = blocks->ColumnInt64(0);
+    if (Status st = reader.Open(blocks->ColumnBlob(1)); !st.ok())
+      return st.error().WithContext("event block " + std::to_string(id));
+    while (true) {
+      auto next = reader.Next(row);
+      if (!next.ok()) return next.error().WithContext("event block " + std::to_string(id));
+      if (!*next) break;
+      w.Add(row);
+    }
+    const std::string terms = w.FinishTerms();
+    ins->Reset();
+    MEDSOC_TRY(ins->BindInt64(1, id));
+    MEDSOC_TRY(ins->BindText(2, terms));
+    MEDSOC_TRY(ins->Run());
+  }
+  MEDSOC_TRY(db.ExecScript("INSERT OR REPLACE INTO meta (key, value) VALUES ('terms_version', " +
+                           std::to_string(kBlockTermsVersion) + ");"));
+  return tx.Commit();
+}
+
 }  // namespace
 
 // ---- Open -----------------------------------------------------------------------------------------
@@ -380,6 +429,14 @@ Result<std::unique_ptr<SqliteEventStore::Conn>> SqliteEventStore::OpenConn(std::
   } else if (version < kSchemaVersion) {
     if (Status st = MigrateRows(*conn->db); !st.ok())
       return st.error().WithContext("converting events partition " + DayName(day) + " to blocks");
+  } else {
+    MEDSOC_ASSIGN_OR_RETURN(std::int64_t terms_version, TermsVersion(*conn->db));
+    if (terms_version != kBlockTermsVersion) {
+      spdlog::info("events partition {}: re-indexing its blocks (term rules {} -> {})", DayName(day), terms_version,
+                   kBlockTermsVersion);
+      if (Status st = ReindexTerms(*conn->db); !st.ok())
+        return st.error().WithContext("re-indexing events partition " + DayName(day));
+    }
   }
   if (create && settings_.sync_full) MEDSOC_TRY(conn->db->SetSynchronous(sqlite::Synchronous::kFull));
   sqlite3_progress_handler(raw, 4096, ProgressHandler, &conn->deadline);
@@ -672,7 +729,19 @@ Status SqliteEventStore::ForEachPartition(const Plan& plan, const std::function<
       return std::move(conn).error();
     }
     (*conn)->deadline = deadline;
-    Result<bool> more = fn(**conn, *it);
+    Result<bool> more = false;
+    {
+      // One snapshot for all of fn's statements (Count and Histogram run two, which must not see
+      // a compaction in between): an unfinished statement keeps the read transaction open.
+      auto pin = (*conn)->db->Prepare("SELECT max(id) FROM blocks /* snapshot */");
+      if (!pin.ok()) {
+        more = std::move(pin).error();
+      } else if (auto pinned = (*pin)->Step(); !pinned.ok()) {
+        more = std::move(pinned).error();
+      } else {
+        more = fn(**conn, *it);
+      }
+    }
     const bool timed_out = std::chrono::steady_clock::now() > deadline;
     ReturnReader(std::move(*conn));
     if (!more.ok()) {
@@ -970,6 +1039,7 @@ Status SqliteEventStore::DropPartition(std::int64_t day) {
   {
     std::lock_guard wl(write_mu_);
     writers_.remove_if([day](const std::unique_ptr<Conn>& c) { return c->day == day; });
+    compacted_.erase(day);
     std::lock_guard rl(read_mu_);
     ++epochs_[day];
     readers_.remove_if([day](const std::unique_ptr<Conn>& c) { return c->day == day; });
@@ -1089,6 +1159,186 @@ Result<bool> SqliteEventStore::CompressPartition(std::int64_t day) {
   return true;
 }
 
+// ---- Compaction -----------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t kCompactTxEvents = 16384;  // events merged per transaction (holds the writer)
+
+// A block small enough to merge, with its decoded size (from the zstd frame header).
+struct SmallBlock {
+  std::int64_t id = 0;
+  std::int64_t count = 0;
+  std::uint64_t bytes = 0;
+};
+
+// Blocks of one tenant and level merged into one, and the result once encoded.
+struct MergeGroup {
+  std::string tenant;
+  int level = 1;
+  std::vector<SmallBlock> in;
+  std::int64_t rows = 0;
+  std::uint64_t bytes = 0;
+  std::vector<std::string> old_terms;  // the FTS5 document of each input, as indexed
+  std::int64_t min_time = 0, max_time = 0;
+  BlockWriter::Finished done;
+};
+
+}  // namespace
+
+Result<MaintenanceReport> SqliteEventStore::CompactBlocks(core::Timestamp /*now*/) {
+  std::lock_guard lock(maint_mu_);
+  MaintenanceReport report;
+  for (std::int64_t day : ListDays()) {
+    report.bytes_before += FileBytes(PartitionPath(day));
+    if (Status st = CompactPartition(day, report); !st.ok()) {
+      // Being created, or changed by another process (medsoc maintenance): the next pass retries.
+      if (st.error().code() == ErrorCode::kNotFound || st.error().code() == ErrorCode::kConflict) continue;
+      return st.error().WithContext("compacting events " + DayName(day));
+    }
+  }
+  for (std::int64_t day : ListDays()) report.bytes_after += FileBytes(PartitionPath(day));
+  return report;
+}
+
+Status SqliteEventStore::CompactPartition(std::int64_t day, MaintenanceReport& report) {
+  const auto block_rows = static_cast<std::int64_t>(std::clamp<std::size_t>(settings_.block_rows, 1, kMaxBlockRows));
+  const std::int64_t small = block_rows / 4;  // a block of fewer events is merged
+  if (small < 1) return Ok();
+
+  // 1. The newest block id and the term rules, from a pooled reader. Ids only grow (a merged block
+  // is inserted before its inputs are deleted), so an unchanged newest id means no new block since
+  // the last pass, which left at most one small block per tenant and level: nothing to do.
+  std::int64_t newest = 0;
+  std::vector<MergeGroup> groups;
+  {
+    MEDSOC_ASSIGN_OR_RETURN(auto conn, CheckoutReader(day));
+    {
+      MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare(
+          "SELECT coalesce((SELECT max(id) FROM blocks), 0), (SELECT value FROM meta WHERE key = 'terms_version')"));
+      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) return Ok();
+      newest = st->ColumnInt64(0);
+      if (auto it = compacted_.find(day); it != compacted_.end() && it->second == newest) return Ok();
+      if (st->ColumnIsNull(1) || st->ColumnInt64(1) != kBlockTermsVersion) {
+        compacted_[day] = newest;  // indexed by other rules (or unknown): left alone
+        return Ok();
+      }
+    }
+    // 2. The plan: per tenant and level, the small blocks in id order, packed greedily into groups
+    // of at most block_rows events (and kMaxBlockPayloadBytes decoded). Every group but the last
+    // holds more than block_rows - small events, so only the last may stay small: a second pass
+    // finds nothing to merge. A group of one block is left as it is.
+    MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare(
+        "SELECT id, tenant_id, level, count, substr(data, 1, 18) FROM blocks WHERE count < ?1 AND id <= ?2 "
+        "ORDER BY tenant_id, level, id"));
+    MEDSOC_TRY(st->BindAll(small, newest));
+    MergeGroup cur;
+    auto close = [&] {
+      if (cur.in.size() >= 2) groups.push_back(std::move(cur));
+      cur = MergeGroup{};
+    };
+    while (true) {
+      MEDSOC_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (!row) break;
+      const std::string head = st->ColumnBlob(4);
+      const unsigned long long size = ZSTD_getFrameContentSize(head.data(), head.size());
+      SmallBlock b{st->ColumnInt64(0), st->ColumnInt64(3),
+                   size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ? kMaxBlockPayloadBytes
+                                                                                      : static_cast<std::uint64_t>(size)};
+      const std::string tenant = st->ColumnText(1);
+      const int level = static_cast<int>(st->ColumnInt64(2));
+      if (!cur.in.empty() && (tenant != cur.tenant || level != cur.level || cur.rows + b.count > block_rows ||
+                              cur.bytes + b.bytes > kMaxBlockPayloadBytes))
+        close();
+      if (cur.in.empty()) {
+        cur.tenant = tenant;
+        cur.level = level;
+      }
+      cur.rows += b.count;
+      cur.bytes += b.bytes;
+      cur.in.push_back(b);
+    }
+    close();
+    ReturnReader(std::move(conn));
+  }
+
+  // 3. A transaction per kCompactTxEvents events: encode outside the write mutex (reading with a
+  // pooled reader; only this maintenance run deletes blocks), then swap the blocks under it.
+  BlockReader reader;
+  BlockWriter merged, alone;
+  BlockRow row{};
+  for (std::size_t first = 0; first < groups.size();) {
+    std::size_t end = first;
+    for (std::int64_t events = 0; end < groups.size() && events < kCompactTxEvents; ++end) events += groups[end].rows;
+    {
+      MEDSOC_ASSIGN_OR_RETURN(auto conn, CheckoutReader(day));
+      for (std::size_t g = first; g < end; ++g) {
+        MergeGroup& group = groups[g];
+        for (const SmallBlock& b : group.in) {
+          MEDSOC_ASSIGN_OR_RETURN(auto st, conn->db->Prepare("SELECT data FROM blocks WHERE id = ?"));
+          MEDSOC_TRY(st->BindInt64(1, b.id));
+          MEDSOC_ASSIGN_OR_RETURN(bool found, st->Step());
+          if (!found) return Error(ErrorCode::kConflict, "block " + std::to_string(b.id) + " vanished during compaction");
+          MEDSOC_TRY(reader.Open(st->ColumnBlob(0)));
+          if (reader.tenant() != group.tenant)
+            return Error(ErrorCode::kCorruption, "event block " + std::to_string(b.id) + ": tenant differs from its row");
+          while (true) {
+            MEDSOC_ASSIGN_OR_RETURN(bool more, reader.Next(row));
+            if (!more) break;
+            merged.Add(row);
+            alone.Add(row);
+          }
+          MEDSOC_ASSIGN_OR_RETURN(BlockWriter::Finished old, alone.Finish(1));
+          group.old_terms.push_back(std::move(old.terms));
+        }
+        group.min_time = merged.min_time();
+        group.max_time = merged.max_time();
+        group.rows = static_cast<std::int64_t>(merged.rows());
+        MEDSOC_ASSIGN_OR_RETURN(group.done, merged.Finish(group.level >= 2 ? kArchiveLevel : settings_.zstd_level));
+      }
+      ReturnReader(std::move(conn));
+    }
+    {
+      std::lock_guard wl(write_mu_);
+      MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(day));
+      Database& db = *conn->db;
+      {
+        MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db));
+        for (std::size_t g = first; g < end; ++g) {
+          MergeGroup& group = groups[g];
+          // The new block first: it takes an id above every block, so ids only grow.
+          MEDSOC_TRY(InsertBlock(db, group.tenant, group.min_time, group.max_time, group.rows, group.level, group.done));
+          for (std::size_t k = 0; k < group.in.size(); ++k) {
+            const SmallBlock& b = group.in[k];
+            MEDSOC_ASSIGN_OR_RETURN(auto del, db.Prepare("DELETE FROM blocks WHERE id = ? AND count = ? AND level = ?"));
+            MEDSOC_TRY(del->BindAll(b.id, b.count, group.level));
+            MEDSOC_TRY(del->Run());
+            if (sqlite3_changes(db.raw()) != 1)
+              return Error(ErrorCode::kConflict, "block " + std::to_string(b.id) + " changed during compaction");
+            MEDSOC_ASSIGN_OR_RETURN(auto fts, db.Prepare(
+                "INSERT INTO block_terms (block_terms, rowid, terms) VALUES ('delete', ?, ?)"));
+            MEDSOC_TRY(fts->BindInt64(1, b.id));
+            MEDSOC_TRY(fts->BindText(2, group.old_terms[k]));
+            MEDSOC_TRY(fts->Run());
+          }
+          report.blocks_merged += group.in.size();
+          ++report.blocks_written;
+          group.done = {};
+          group.old_terms.clear();
+        }
+        MEDSOC_TRY(tx.Commit());
+      }
+      while (writers_.size() > settings_.max_writers) writers_.pop_back();
+    }
+    first = end;
+  }
+  // Readers need nothing: pooled connections see the new blocks in their next snapshot (the
+  // schema and the partition's dictionary are unchanged), so epochs_ stays.
+  compacted_[day] = newest;
+  return Ok();
+}
+
 Result<MaintenanceReport> SqliteEventStore::CompressOld(core::Timestamp now) {
   std::lock_guard lock(maint_mu_);
   MaintenanceReport report;
@@ -1109,6 +1359,7 @@ Result<MaintenanceReport> SqliteEventStore::CompressOld(core::Timestamp now) {
 
 Result<MaintenanceReport> SqliteEventStore::RunMaintenance(core::Timestamp now) {
   MEDSOC_ASSIGN_OR_RETURN(MaintenanceReport retention, ApplyRetention(now));
+  MEDSOC_ASSIGN_OR_RETURN(MaintenanceReport compacted, CompactBlocks(now));  // before recompression
   MEDSOC_ASSIGN_OR_RETURN(MaintenanceReport compressed, CompressOld(now));
   MEDSOC_ASSIGN_OR_RETURN(MaintenanceReport size, EnforceSizeLimit(now));
   MaintenanceReport report;
@@ -1118,6 +1369,8 @@ Result<MaintenanceReport> SqliteEventStore::RunMaintenance(core::Timestamp now) 
   for (auto& d : size.dropped) report.dropped.push_back(std::move(d));
   report.compressed = std::move(compressed.compressed);
   report.size_limit_unmet = size.size_limit_unmet;
+  report.blocks_merged = compacted.blocks_merged;
+  report.blocks_written = compacted.blocks_written;
   return report;
 }
 

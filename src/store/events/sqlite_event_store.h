@@ -49,6 +49,17 @@
 // recompressed at level 9 once their day is older than compress_after_days; the term index is
 // merged into one segment ('optimize') and the file VACUUMed. Queries work the same on both.
 //
+// Compaction (CompactBlocks, every minute from the server; in RunMaintenance after retention): every
+// Write makes at least one block per day and tenant, so trickle ingest (single HTTP events, a
+// quiet tail, a slow syslog sender) makes many tiny blocks, each a row, an FTS5 document and a
+// decode per query. Per partition and tenant, blocks of fewer than block_rows / 4 events are merged
+// in id order into blocks of up to block_rows events (rows and ids unchanged, the level kept),
+// decoded and encoded outside the write mutex, then swapped on the writer connection under it, at
+// most 16,384 events per transaction (queries see one snapshot per partition). The
+// replaced blocks' FTS5 documents are deleted by recomputing their terms, so only partitions whose
+// meta 'terms_version' is kBlockTermsVersion (block.h) are compacted. A partition whose newest
+// block id has not moved since its last pass is skipped with one query.
+//
 // Concurrency: readers use pooled connections (one query per connection at a time, several
 // queries in parallel); the writer has its own connections, serialized by a mutex; maintenance
 // uses its own. SQLite's WAL lets readers, including `medsoc search` in another process, run
@@ -108,6 +119,7 @@ class SqliteEventStore final : public EventStore {
   Result<MaintenanceReport> ApplyRetention(core::Timestamp now) override;
   Result<MaintenanceReport> EnforceSizeLimit(core::Timestamp now) override;
   Result<MaintenanceReport> CompressOld(core::Timestamp now) override;
+  Result<MaintenanceReport> CompactBlocks(core::Timestamp now) override;
   Result<MaintenanceReport> RunMaintenance(core::Timestamp now) override;
   Result<std::vector<PartitionInfo>> Partitions() override;
 
@@ -133,6 +145,8 @@ class SqliteEventStore final : public EventStore {
   // Closes every pooled handle of `day` and deletes its files. REQUIRES: maint_mu_ held.
   Status DropPartition(std::int64_t day);
   Result<bool> CompressPartition(std::int64_t day);
+  // Compacts one partition into `report`. REQUIRES: maint_mu_ held.
+  Status CompactPartition(std::int64_t day, MaintenanceReport& report);
 
   const std::string dir_;
   const EventStoreOptions options_;
@@ -148,6 +162,8 @@ class SqliteEventStore final : public EventStore {
   std::map<std::int64_t, std::uint64_t> epochs_;  // bumped when a partition is dropped or rewritten
 
   std::mutex maint_mu_;  // one maintenance run at a time
+  // Per day, the newest block id after its last compaction pass (guarded by maint_mu_).
+  std::map<std::int64_t, std::int64_t> compacted_;
 };
 
 // The day (days since the epoch, UTC) of `t`, and its file name "YYYY-MM-DD".

@@ -660,6 +660,38 @@ TEST_F(BlockStoreTest, LegacyRowPartitionsAreConvertedToBlocksOnOpen) {
   EXPECT_EQ(*store_->Count(TenantScope::Of("h1"), Q("")), 3);
 }
 
+TEST_F(BlockStoreTest, PartitionsIndexedUnderOtherTermRulesAreReindexedOnOpen) {
+  OpenWith({.sync_full = false});
+  ASSERT_TRUE(store_->Write(Generated(400, 5)).ok());
+  const auto want = AllAnswers(true);
+  store_.reset();
+  // What an older medsoc leaves: documents made under other rules (here: words no query asks
+  // for), recorded as terms version 1, or without a version at all.
+  for (const char* day : {"2024-03-01", "2024-03-02"}) {
+    auto db = sqlite::Database::Open(dir_.path() + "/events/" + day + ".db", {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(RegisterEventFunctions((*db)->raw()).ok());
+    const std::string version = std::string(day) == "2024-03-01"
+                                    ? "UPDATE meta SET value = 1 WHERE key = 'terms_version';"
+                                    : "DELETE FROM meta WHERE key = 'terms_version';";
+    ASSERT_TRUE((*db)->ExecScript("INSERT INTO block_terms (block_terms) VALUES ('delete-all');"
+                                  "INSERT INTO block_terms (rowid, terms) SELECT id, 'stale' FROM blocks;" + version)
+                    .ok());
+  }
+  OpenWith({.sync_full = false});
+  ExpectSameAnswers(want, AllAnswers(true), "after re-indexing");
+  for (const char* day : {"2024-03-01", "2024-03-02"}) {
+    auto db = sqlite::Database::Open(dir_.path() + "/events/" + day + ".db", {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(RegisterEventFunctions((*db)->raw()).ok());
+    auto st = (*db)->Prepare("SELECT value FROM meta WHERE key = 'terms_version'");
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE(*(*st)->Step());
+    EXPECT_EQ((*st)->ColumnInt64(0), kBlockTermsVersion) << day;
+    EXPECT_TRUE((*db)->ExecScript("INSERT INTO block_terms (block_terms) VALUES ('integrity-check');").ok()) << day;
+  }
+}
+
 TEST_F(BlockStoreTest, CorruptBlocksAreReportedNotSkipped) {
   OpenWith({.sync_full = false});
   ASSERT_TRUE(store_->Write(Generated(50, 4)).ok());

@@ -567,10 +567,10 @@ class Pruner {
     auto prefix = ParseInt(std::string_view(v.text).substr(slash + 1));
     if (!ip || !prefix) return {};
     const int bits = static_cast<int>(*prefix) + (ip->is_v4() ? 96 : 0);
-    if (bits < 4 || bits > 128 || bits % 4 != 0) return {};
+    if (*prefix < 0 || bits > 128) return {};
     const auto& b = ip->bytes();
-    std::string term = FieldTerm(n.field, Cell::Blob(std::string_view(reinterpret_cast<const char*>(b.data()), 16)));
-    term.resize(term.size() - 32 + static_cast<std::size_t>(bits / 4));
+    const std::string term = IpPrefixTerm(n.field, std::string_view(reinterpret_cast<const char*>(b.data()), 16), bits);
+    if (term.empty()) return {};
     return Quote(term) + (bits == 128 ? "" : " *");
   }
 };
