@@ -2,13 +2,28 @@
 // forwarding). Write returns only when the batch is durable: that is what lets HTTP ingest answer
 // 2xx and file sources advance their checkpoints.
 //
-// Thread-safety: implementations document their own; the pipeline calls Write from one thread.
+// Preparation: a sink may do part of its work ahead of Write and off the writing thread. The
+// pipeline calls Prepare on its parse workers (in parallel, after the transform stages), keeps the
+// result with the batch and hands both to WritePrepared on the sink thread. The event store
+// encodes and compresses its blocks there, so the one thread that commits does little else and
+// encoding the next batches overlaps the commit (and its fsync) of the current one.
+//
+// Thread-safety: implementations document their own; the pipeline calls Write/WritePrepared from
+// one thread and Prepare from several.
 #pragma once
+
+#include <memory>
 
 #include "core/result.h"
 #include "event/batch.h"
 
 namespace medsoc::event {
+
+// What a sink prepared for one batch (opaque to everyone else).
+class PreparedBatch {
+ public:
+  virtual ~PreparedBatch() = default;
+};
 
 class EventSink {
  public:
@@ -16,6 +31,19 @@ class EventSink {
   // Stores every event of the batch (parsed or raw-with-error). On an error nothing of the batch
   // is acknowledged (the caller retries or refuses upstream); no partial batch is committed.
   virtual Status Write(const Batch& batch) = 0;
+
+  // Work on `batch` that can be done before WritePrepared, from any thread; nullptr when there is
+  // none (or it failed: WritePrepared then does everything). The batch must not change afterwards.
+  virtual std::shared_ptr<const PreparedBatch> Prepare(const Batch& batch) {
+    (void)batch;
+    return nullptr;
+  }
+  // Write(batch), given what Prepare returned for this batch (nullptr: nothing). May be called
+  // again with the same `prepared` after a failure.
+  virtual Status WritePrepared(const Batch& batch, const PreparedBatch* prepared) {
+    (void)prepared;
+    return Write(batch);
+  }
 };
 
 }  // namespace medsoc::event

@@ -379,6 +379,9 @@ void Pipeline::ParseLoop(int index) {
                      st.error().ToString());
       }
     }
+    // The sink's own work that needs no order (the event store encodes its blocks), here in
+    // parallel rather than on the single sink thread.
+    work.prepared = sink_.Prepare(work.batch);
     const double latency =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - work.submitted).count();
     {
@@ -403,7 +406,7 @@ void Pipeline::SinkLoop() {
     int backoff_ms = std::min(50, options_.sink_retry_max_millis);
     Status st = Ok();
     while (true) {
-      st = sink_.Write(work.batch);
+      st = work.prepared ? sink_.WritePrepared(work.batch, work.prepared.get()) : sink_.Write(work.batch);
       if (st.ok() || work.fail_fast || stopping_) break;
       spdlog::error("ingest: storing a batch of {} events from {} failed (retrying in {} ms): {}", work.batch.size(),
                     work.source->spec().name, backoff_ms, st.error().ToString());

@@ -120,6 +120,8 @@ struct Work {
   std::vector<std::string_view> datasets;
   // Optional; called once, from the sink thread, with the outcome and this Work (parsed).
   std::function<void(const Status&, const Work&)> ack;
+  // Set by the parse worker: what the sink prepared ahead of writing (event/sink.h), or null.
+  std::shared_ptr<const event::PreparedBatch> prepared;
   std::uint64_t failed_to_parse = 0;    // set by the parse stage
   bool fail_fast = false;               // on a sink error, ack the error instead of retrying
   std::chrono::steady_clock::time_point submitted{};

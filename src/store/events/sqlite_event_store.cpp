@@ -497,8 +497,10 @@ struct PlacedEvent {
   std::size_t index;  // in the batch
 };
 
+}  // namespace
+
 // A block's worth of a Write (events [begin, end) of the sorted placement), encoded.
-struct BlockJob {
+struct SqliteEventStore::BlockJob {
   std::size_t begin = 0, end = 0;
   std::int64_t day = 0;
   std::string tenant;
@@ -506,6 +508,10 @@ struct BlockJob {
   BlockWriter::Finished done;
   Status status;
 };
+
+namespace {
+
+using BlockJob = SqliteEventStore::BlockJob;
 
 const std::vector<event::FieldId>& ColumnIds() {
   static const std::vector<event::FieldId> ids = [] {
@@ -592,16 +598,13 @@ void EncodeBlock(const event::Batch& batch, const std::vector<PlacedEvent>& rows
   job.done = std::move(*done);
 }
 
-}  // namespace
-
-Status SqliteEventStore::Write(const event::Batch& batch) {
-  if (batch.empty()) return Ok();
-  (void)ColumnIds();
-  (void)MessageId();
-  const core::Timestamp now = core::Now();
-  const std::int64_t retention = core::Days(std::max(1, options_.retention_days));
-
-  std::vector<PlacedEvent> rows;
+// Places the events of `batch` (day, stored time, tenant) into `rows` and cuts them into block
+// jobs: runs of one day and tenant, arrival order kept, at most block_rows events each. With
+// split > 1 a large run is cut into that many blocks (not below 256 events) so that as many
+// encoders can work on it.
+std::vector<BlockJob> PlanBlocks(const event::Batch& batch, core::Timestamp now, std::int64_t retention,
+                                 std::size_t block_rows, std::size_t split, std::vector<PlacedEvent>& rows) {
+  rows.clear();
   rows.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const event::Event& e = batch[i];
@@ -615,22 +618,16 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
     const std::string_view tenant = e.tenant_id().empty() ? std::string_view(kDefaultTenant) : e.tenant_id();
     rows.push_back({DayOf(t), t.ns, clamped, tenant, i});
   }
-  // Blocks hold one tenant of one day; arrival order is kept inside each.
   std::stable_sort(rows.begin(), rows.end(), [](const PlacedEvent& a, const PlacedEvent& b) {
     return a.day != b.day ? a.day < b.day : a.tenant < b.tenant;
   });
-
-  // The blocks: runs of one (day, tenant), cut at block_rows; when the encoders can work in
-  // parallel, a large run is cut into as many blocks as there are encoders (not below 256 events).
-  const std::size_t threads = std::max<std::size_t>(1, settings_.encode_threads);
-  const std::size_t block_rows = std::clamp<std::size_t>(settings_.block_rows, 1, kMaxBlockRows);
   std::vector<BlockJob> jobs;
   for (std::size_t i = 0; i < rows.size();) {
     std::size_t j = i;
     while (j < rows.size() && rows[j].day == rows[i].day && rows[j].tenant == rows[i].tenant) ++j;
     const std::size_t run = j - i;
     std::size_t size = block_rows;
-    if (threads > 1) size = std::min(block_rows, std::max<std::size_t>(256, (run + threads - 1) / threads));
+    if (split > 1) size = std::min(block_rows, std::max<std::size_t>(256, (run + split - 1) / split));
     for (std::size_t k = i; k < j; k += size) {
       BlockJob job;
       job.begin = k;
@@ -640,6 +637,26 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
     }
     i = j;
   }
+  return jobs;
+}
+
+// What Prepare did for a batch: its blocks, encoded.
+struct PreparedBlocks final : event::PreparedBatch {
+  std::vector<BlockJob> jobs;
+};
+
+}  // namespace
+
+Status SqliteEventStore::Write(const event::Batch& batch) {
+  if (batch.empty()) return Ok();
+  (void)ColumnIds();
+  (void)MessageId();
+  const core::Timestamp now = core::Now();
+  const std::size_t threads = std::max<std::size_t>(1, settings_.encode_threads);
+  std::vector<PlacedEvent> rows;
+  std::vector<BlockJob> jobs =
+      PlanBlocks(batch, now, core::Days(std::max(1, options_.retention_days)),
+                 std::clamp<std::size_t>(settings_.block_rows, 1, kMaxBlockRows), threads, rows);
 
   std::unique_lock lock(write_mu_);
   const std::size_t workers = std::min(threads, jobs.size());
@@ -656,6 +673,52 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
     work(0, rng_());
     for (auto& t : helpers) t.join();
   }
+  return InsertBlocks(jobs);
+}
+
+std::shared_ptr<const event::PreparedBatch> SqliteEventStore::Prepare(const event::Batch& batch) {
+  if (batch.empty()) return nullptr;
+  (void)ColumnIds();
+  (void)MessageId();
+  const core::Timestamp now = core::Now();
+  std::vector<PlacedEvent> rows;
+  auto prepared = std::make_shared<PreparedBlocks>();
+  prepared->jobs = PlanBlocks(batch, now, core::Days(std::max(1, options_.retention_days)),
+                              std::clamp<std::size_t>(settings_.block_rows, 1, kMaxBlockRows), 1, rows);
+  std::unique_ptr<BlockWriter> w;
+  {
+    std::lock_guard lock(spare_mu_);
+    if (!spare_writers_.empty()) {
+      w = std::move(spare_writers_.back());
+      spare_writers_.pop_back();
+    }
+  }
+  if (!w) w = std::make_unique<BlockWriter>();
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  bool ok = true;
+  for (BlockJob& job : prepared->jobs) {
+    EncodeBlock(batch, rows, *w, rng, now.ns, settings_.zstd_level, job);
+    if (!job.status.ok()) {
+      ok = false;  // Write will encode again and report it
+      break;
+    }
+  }
+  {
+    std::lock_guard lock(spare_mu_);
+    spare_writers_.push_back(std::move(w));
+  }
+  if (!ok) return nullptr;
+  return prepared;
+}
+
+Status SqliteEventStore::WritePrepared(const event::Batch& batch, const event::PreparedBatch* prepared) {
+  const auto* blocks = dynamic_cast<const PreparedBlocks*>(prepared);
+  if (blocks == nullptr) return Write(batch);
+  std::unique_lock lock(write_mu_);
+  return InsertBlocks(blocks->jobs);
+}
+
+Status SqliteEventStore::InsertBlocks(const std::vector<BlockJob>& jobs) {
   for (const BlockJob& job : jobs)
     if (!job.status.ok()) return job.status;
 

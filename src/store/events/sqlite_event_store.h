@@ -109,6 +109,10 @@ class SqliteEventStore final : public EventStore {
   ~SqliteEventStore() override;
 
   Status Write(const event::Batch& batch) override;
+  // Places and encodes the batch's blocks (the CPU-heavy part of Write) on the calling thread;
+  // WritePrepared then only inserts and commits them. Prepare may run on several threads at once.
+  std::shared_ptr<const event::PreparedBatch> Prepare(const event::Batch& batch) override;
+  Status WritePrepared(const event::Batch& batch, const event::PreparedBatch* prepared) override;
   Result<SearchPage> Search(const TenantScope& scope, const EventQuery& query) override;
   Result<std::int64_t> Count(const TenantScope& scope, const EventQuery& query) override;
   Result<std::vector<HistogramBucket>> Histogram(const TenantScope& scope, const EventQuery& query,
@@ -127,7 +131,8 @@ class SqliteEventStore final : public EventStore {
   // The file of the partition for `day` (days since the epoch).
   std::string PartitionPath(std::int64_t day) const;
 
-  struct Conn;  // one open partition (sqlite_event_store.cpp)
+  struct Conn;      // one open partition (sqlite_event_store.cpp)
+  struct BlockJob;  // one block of a Write, encoded (sqlite_event_store.cpp)
 
  private:
   SqliteEventStore(std::string dir, const EventStoreOptions& options, const SqliteEventStoreSettings& settings);
@@ -141,6 +146,8 @@ class SqliteEventStore final : public EventStore {
   Result<std::unique_ptr<Conn>> CheckoutReader(std::int64_t day);
   void ReturnReader(std::unique_ptr<Conn> conn);
   Result<Conn*> Writer(std::int64_t day);  // REQUIRES: write_mu_ held
+  // Stores encoded blocks: one transaction per partition, all committed or none. REQUIRES: write_mu_.
+  Status InsertBlocks(const std::vector<BlockJob>& jobs);
   std::vector<std::int64_t> ListDays() const;
   // Closes every pooled handle of `day` and deletes its files. REQUIRES: maint_mu_ held.
   Status DropPartition(std::int64_t day);
@@ -156,6 +163,9 @@ class SqliteEventStore final : public EventStore {
   std::list<std::unique_ptr<Conn>> writers_;  // most recently used first
   std::mt19937_64 rng_;
   std::vector<std::unique_ptr<BlockWriter>> encoders_;  // one per encoding thread, reused by Write
+
+  std::mutex spare_mu_;  // guards spare_writers_
+  std::vector<std::unique_ptr<BlockWriter>> spare_writers_;  // for Prepare, one per concurrent caller
 
   std::mutex read_mu_;  // guards readers_ and epochs_
   std::list<std::unique_ptr<Conn>> readers_;  // idle, most recently returned first

@@ -629,6 +629,36 @@ void WriteLegacyPartition(const std::string& path) {
   }
 }
 
+TEST_F(BlockStoreTest, PreparedOnOtherThreadsAnswersAsWrite) {
+  // The pipeline prepares (encodes) batches on its parse workers, in parallel, and writes them in
+  // its own order: the same events as plain Writes, whatever thread prepared which batch.
+  std::vector<Batch> batches(12);
+  GenerateInto(600, 21, [&](int i) -> Batch& { return batches[static_cast<std::size_t>(i % 12)]; });
+  OpenWith({.sync_full = false});
+  for (const Batch& b : batches) ASSERT_TRUE(store_->Write(b).ok());
+  const auto want = AllAnswers(false);
+
+  TempDir prepared_dir;
+  OpenWith({.sync_full = false}, prepared_dir.path());
+  std::vector<std::shared_ptr<const event::PreparedBatch>> prepared(batches.size());
+  {
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < 3; ++t)
+      threads.emplace_back([&, t] {
+        for (std::size_t i = t; i < batches.size(); i += 3) prepared[i] = store_->Prepare(batches[i]);
+      });
+    for (auto& t : threads) t.join();
+  }
+  for (std::size_t i = batches.size(); i-- > 0;) {
+    ASSERT_NE(prepared[i], nullptr);
+    ASSERT_TRUE(store_->WritePrepared(batches[i], prepared[i].get()).ok());
+  }
+  ExpectSameAnswers(want, AllAnswers(false), "prepared batches");
+  // Nothing prepared: WritePrepared is Write.
+  ASSERT_TRUE(store_->WritePrepared(Generated(5, 22), nullptr).ok());
+  EXPECT_EQ(*store_->Count(TenantScope::Of("h1"), Q("")) + *store_->Count(TenantScope::Of("h2"), Q("")), 605);
+}
+
 TEST_F(BlockStoreTest, LegacyRowPartitionsAreConvertedToBlocksOnOpen) {
   std::filesystem::create_directories(dir_.path() + "/events");
   WriteLegacyPartition(dir_.path() + "/events/2024-03-01.db");
