@@ -64,6 +64,11 @@ void Event::AppendEntry(std::uint32_t key, Value value) {
     const std::size_t pos = keys_.size();
     direct_[key] = pos + 1 < kDirectBeyond ? static_cast<std::uint8_t>(pos + 1) : kDirectBeyond;
   }
+  if (keys_.capacity() == 0) {
+    // A parsed event has some 10-30 fields: start at 16 instead of growing 1, 2, 4, 8, 16.
+    keys_.reserve(16);
+    values_.reserve(16);
+  }
   keys_.push_back(key);
   values_.push_back(value);
   presence_ |= MaskOf(key);

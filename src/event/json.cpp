@@ -155,6 +155,30 @@ bool AppendJsonValue(const Value& value, std::string& out) {
 
 namespace {
 
+// Appends "name": for field `id`. Names never change once interned, so each thread keeps those
+// of the default table (which lives as long as the process) rendered, escaped, with the colon.
+bool AppendFieldKey(const FieldTable& table, FieldId id, std::string& out) {
+  if (&table != &DefaultFieldTable()) {
+    const bool valid = AppendJsonString(table.Name(id), out);
+    out += ':';
+    return valid;
+  }
+  struct Key {
+    std::string text;  // empty: not rendered yet
+    bool valid = true;
+  };
+  thread_local std::vector<Key> cache;
+  const std::size_t i = id.value;
+  if (i >= cache.size()) cache.resize(i + 1);
+  Key& key = cache[i];
+  if (key.text.empty()) {
+    key.valid = AppendJsonString(table.Name(id), key.text);
+    key.text += ':';
+  }
+  out += key.text;
+  return key.valid;
+}
+
 // Appends one {"name":value-or-array,...} object of the fields of `space`.
 bool AppendFieldObject(const Event& event, FieldSpace space, const FieldTable& table, std::string& out) {
   bool valid = true;
@@ -187,8 +211,7 @@ bool AppendFieldObject(const Event& event, FieldSpace space, const FieldTable& t
     const FieldView f = event.field(i);
     if (!first) out += ',';
     first = false;
-    valid &= AppendJsonString(table.Name(f.id), out);
-    out += ':';
+    valid &= AppendFieldKey(table, f.id, out);
     if (repeats == 0) {
       valid &= AppendJsonValue(f.value, out);
       continue;

@@ -1352,8 +1352,7 @@ Status SqliteEventStore::CompactPartition(std::int64_t day, MaintenanceReport& r
             merged.Add(row);
             alone.Add(row);
           }
-          MEDSOC_ASSIGN_OR_RETURN(BlockWriter::Finished old, alone.Finish(1));
-          group.old_terms.push_back(std::move(old.terms));
+          group.old_terms.push_back(alone.FinishTerms());
         }
         group.min_time = merged.min_time();
         group.max_time = merged.max_time();

@@ -9,11 +9,14 @@
 //     texts free text searches (message, and raw when it differs). level 2: recompressed.
 //   index: blocks(tenant_id, max_time)
 //   block_terms: FTS5, contentless, detail=none, one document per block: its distinct words of
-//     message and raw (tokenizer "medsoc", tokenizer.h) and "field=value" for the source and each
-//     normalized column (block.h FieldTerm)
-//   meta(key, value)
+//     message and raw (tokenizer "medsoc", tokenizer.h) and "T=value" (T: a one-character field
+//     tag) for the source and each normalized column (block.h FieldTerm)
+//   meta(key, value): 'terms_version', the term rules block_terms was made with (block.h)
 // Partitions of schema 1 and 2 (one row per event with five field indexes and an FTS5 row each)
-// are converted to blocks in one transaction when first opened.
+// are converted to blocks in one transaction when first opened. A partition whose terms_version
+// is not the current one (written by an older medsoc) has its block_terms rebuilt from its blocks
+// in one transaction when first opened, since queries compile their block conditions with the
+// current rules.
 //
 // Why blocks: with one row per event, each event cost a b-tree insert in the table, in five
 // indexes and in the FTS5 index, at random positions: nine tenths of the store's CPU and most of its
