@@ -479,7 +479,12 @@ Result<SqliteEventStore::Conn*> SqliteEventStore::Writer(std::int64_t day) {
     }
   }
   MEDSOC_ASSIGN_OR_RETURN(auto conn, OpenConn(day, true));
-  MEDSOC_TRY(conn->db->ExecScript("PRAGMA cache_size=-" + std::to_string(settings_.writer_cache_kib)));
+  // A checkpoint every 32 MiB of WAL rather than SQLite's 4 MiB: the hot day's FTS5 segments are
+  // rewritten by merges while they are still in the WAL, so fewer checkpoints copy (and fsync)
+  // fewer pages (syslog end to end: +4-25 % in paired runs). The file is cut back to 64 MiB after
+  // a checkpoint.
+  MEDSOC_TRY(conn->db->ExecScript("PRAGMA cache_size=-" + std::to_string(settings_.writer_cache_kib) +
+                                  "; PRAGMA wal_autocheckpoint=8192; PRAGMA journal_size_limit=67108864"));
   writers_.push_front(std::move(conn));
   return writers_.front().get();  // the list is trimmed after the batch (its transactions hold these)
 }
