@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+
 #include "store/events/block.h"
 #include "store/events/sqlite_query.h"
+#include "store/events/tokenize_inl.h"
 #include "store/events/tokenizer.h"
 
 namespace medsoc::store::events {
@@ -134,6 +138,79 @@ TEST(TokenizerTest, CjkBigramsAndWords) {
   EXPECT_EQ(query, (std::vector<std::string>{"患者", "者张", "张三"}));
   EXPECT_TRUE(SummarizeTokens("患").single_cjk);
   EXPECT_EQ(SummarizeTokens("...").tokens, 0u);
+}
+
+namespace tokenize_test {
+
+struct Token {
+  std::string text;
+  int start, end;
+  bool colocated;
+  bool operator==(const Token&) const = default;
+};
+
+template <bool kFast>
+std::vector<Token> Tokens(std::string_view s, bool query) {
+  std::vector<Token> out;
+  tokenize_detail::TokenizeImpl<kFast>(s, query, [&](std::string_view t, int start, int end, bool colocated) {
+    out.push_back({std::string(t), start, end, colocated});
+    return 0;
+  });
+  return out;
+}
+
+}  // namespace tokenize_test
+
+TEST(TokenizerTest, AsciiFastPathGivesTheGeneralPathsTokens) {
+  // Pieces that meet at every kind of boundary: ASCII words with capitals, digits, long words
+  // (cut at 128 bytes), Latin letters, CJK, fullwidth punctuation, invalid and truncated UTF-8.
+  const std::vector<std::string> pieces = {
+      "a", "Z", "login", "FAILED", "x9", "  ", " ", ",", "=", "-", ":", "\t", "é", "Ünïcode", "患者", "张", "。",
+      "，", "ｘ", "\xff", "\xe6\x82", "\xc3", "ß", "Ωmega", std::string(130, 'q'), std::string(127, 'R') + "é",
+      "ab患", "1.2.3.4", "\xe2\x80\xa8"};
+  std::mt19937 rng(20261122);
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    const int n = 1 + static_cast<int>(rng() % 8);
+    for (int k = 0; k < n; ++k) s += pieces[rng() % pieces.size()];
+    for (bool query : {false, true})
+      ASSERT_EQ(tokenize_test::Tokens<true>(s, query), tokenize_test::Tokens<false>(s, query)) << s;
+  }
+}
+
+TEST(BlockTermsTest, MessageInsideRawAddsNoTermsOfItsOwn) {
+  // The writer skips the message's tokens when the message sits inside raw between separators;
+  // the block's terms must be what tokenizing both gives.
+  const char* messages[] = {"Failed password for Admin", "患者张三 登录", "x", "port 22", "a-b"};
+  const char* raws[] = {"<34>Mar  1 10:00:00 fw01 sshd[1]: Failed password for Admin",
+                        "<13>患者张三 登录 tail",
+                        "prefixx",  // glued to a word: not a token boundary
+                        "port 22 port 22",
+                        "Xa-b",
+                        "unrelated"};
+  for (const char* m : messages)
+    for (const char* r : raws) {
+      BlockRow row{};
+      row[kTenant] = Cell::Text("t");
+      row[kId] = Cell::Text("id");
+      row[kTime] = Cell::Int(1);
+      row[kFtsMessage] = Cell::Text(m);
+      row[kFtsRaw] = Cell::Text(r);
+      BlockWriter w;
+      w.Add(row);
+      std::set<std::string> got, want;
+      const std::string terms = w.FinishTerms();
+      for (std::size_t i = 0, j; i < terms.size(); i = j + 1) {
+        j = terms.find('\n', i);
+        got.insert(terms.substr(i, j - i));
+      }
+      for (const char* text : {m, r})
+        Tokenize(text, false, [&](std::string_view t, int, int, bool) {
+          want.insert(std::string(t));
+          return 0;
+        });
+      EXPECT_EQ(got, want) << "message " << m << " raw " << r;
+    }
 }
 
 }  // namespace

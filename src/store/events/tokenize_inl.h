@@ -79,15 +79,16 @@ inline constexpr std::array<std::uint8_t, 256> kByteClass = [] {
 }();
 
 // Calls emit(token, start, end, colocated) per token; a non-zero return stops and is returned.
-// Token views are valid only during the call.
-template <typename Emit>
+// Token views are valid only during the call. kAsciiFastPath false: the general path only (the
+// reference the tests compare the fast path with).
+template <bool kAsciiFastPath = true, typename Emit>
 int TokenizeImpl(std::string_view s, bool query, Emit&& emit) {
   std::string word;
   std::size_t i = 0;
   const std::size_t n = s.size();
   while (i < n) {
     // ASCII fast path: separators, and words made only of ASCII letters and digits.
-    const std::uint8_t b = kByteClass[static_cast<unsigned char>(s[i])];
+    const std::uint8_t b = kAsciiFastPath ? kByteClass[static_cast<unsigned char>(s[i])] : kByteHigh;
     if (b == kByteSep) {
       ++i;
       continue;
