@@ -8,11 +8,17 @@
 // encodes and compresses its blocks there, so the one thread that commits does little else and
 // encoding the next batches overlaps the commit (and its fsync) of the current one.
 //
-// Thread-safety: implementations document their own; the pipeline calls Write/WritePrepared from
-// one thread and Prepare from several.
+// Group commit: when several prepared batches are waiting, the pipeline hands them to WriteGroup
+// together (up to write_group_limit()): the event store writes them in one transaction per
+// partition, so they share one commit and one fsync.
+//
+// Thread-safety: implementations document their own; the pipeline calls Write/WritePrepared/
+// WriteGroup from one thread and Prepare from several.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <span>
 
 #include "core/result.h"
 #include "event/batch.h"
@@ -23,6 +29,12 @@ namespace medsoc::event {
 class PreparedBatch {
  public:
   virtual ~PreparedBatch() = default;
+};
+
+// One batch of a group write, with what Prepare returned for it (or null).
+struct PreparedWrite {
+  const Batch* batch;
+  const PreparedBatch* prepared;
 };
 
 class EventSink {
@@ -43,6 +55,19 @@ class EventSink {
   virtual Status WritePrepared(const Batch& batch, const PreparedBatch* prepared) {
     (void)prepared;
     return Write(batch);
+  }
+
+  // Group commit: how many batches WriteGroup takes at once (1: the sink does not group).
+  virtual std::size_t write_group_limit() const { return 1; }
+  // Stores several batches as one unit: every event of every batch is durable, or (on an error)
+  // none is. Called only with at most write_group_limit() batches; the default handles one.
+  virtual Status WriteGroup(std::span<const PreparedWrite> writes) {
+    Status st = Ok();
+    for (const PreparedWrite& w : writes) {
+      st = WritePrepared(*w.batch, w.prepared);
+      if (!st.ok()) break;
+    }
+    return st;
   }
 };
 

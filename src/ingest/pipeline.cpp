@@ -46,6 +46,17 @@ bool WorkQueue::Pop(Work& out) {
   return true;
 }
 
+bool WorkQueue::TryPopIf(const std::function<bool(const Work&)>& take, Work& out) {
+  {
+    std::lock_guard lock(mu_);
+    if (items_.empty() || !take(items_.front())) return false;
+    out = std::move(items_.front());
+    items_.pop_front();
+  }
+  not_full_.notify_one();
+  return true;
+}
+
 void WorkQueue::Close() {
   {
     std::lock_guard lock(mu_);
@@ -401,30 +412,54 @@ void Pipeline::ParseLoop(int index) {
 }
 
 void Pipeline::SinkLoop() {
+  // Group commit: batches already waiting when the sink is free are written together (one
+  // transaction and one fsync), up to the sink's limit and kMaxGroupEvents. A fail_fast batch
+  // (HTTP ingest) is written on its own, so that its error and its 503 stay its own.
+  constexpr std::size_t kMaxGroupEvents = 65536;
+  const std::size_t group_limit = std::max<std::size_t>(1, sink_.write_group_limit());
+  std::vector<Work> group;
+  std::vector<event::PreparedWrite> writes;
   Work work;
   while (sink_queue_.Pop(work)) {
+    group.clear();
+    std::size_t events = work.batch.size();
+    const bool alone = work.fail_fast;
+    group.push_back(std::move(work));
+    while (!alone && group.size() < group_limit && events < kMaxGroupEvents &&
+           sink_queue_.TryPopIf([](const Work& w) { return !w.fail_fast; }, work)) {
+      events += work.batch.size();
+      group.push_back(std::move(work));
+    }
+    writes.clear();
+    for (const Work& w : group) writes.push_back({&w.batch, w.prepared.get()});
     int backoff_ms = std::min(50, options_.sink_retry_max_millis);
     Status st = Ok();
     while (true) {
-      st = work.prepared ? sink_.WritePrepared(work.batch, work.prepared.get()) : sink_.Write(work.batch);
-      if (st.ok() || work.fail_fast || stopping_) break;
-      spdlog::error("ingest: storing a batch of {} events from {} failed (retrying in {} ms): {}", work.batch.size(),
-                    work.source->spec().name, backoff_ms, st.error().ToString());
+      if (group.size() == 1)
+        st = group[0].prepared ? sink_.WritePrepared(group[0].batch, group[0].prepared.get()) : sink_.Write(group[0].batch);
+      else
+        st = sink_.WriteGroup(writes);
+      if (st.ok() || alone || stopping_) break;
+      spdlog::error("ingest: storing {} batch(es), {} events, from {} failed (retrying in {} ms): {}", group.size(),
+                    events, group[0].source->spec().name, backoff_ms, st.error().ToString());
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       backoff_ms = std::min(backoff_ms * 2, options_.sink_retry_max_millis);
     }
-    const double latency =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - work.submitted).count();
+    const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(figures_mu_);
-      ++sink_figures_.batches;
-      sink_figures_.events += work.batch.size();
-      sink_figures_.latency_seconds_sum += latency;
-      if (!st.ok()) ++sink_figures_.errors;
+      for (const Work& w : group) {
+        ++sink_figures_.batches;
+        sink_figures_.events += w.batch.size();
+        sink_figures_.latency_seconds_sum += std::chrono::duration<double>(now - w.submitted).count();
+        if (!st.ok()) ++sink_figures_.errors;
+      }
     }
-    if (st.ok()) work.source->counters().stored.fetch_add(work.batch.size(), std::memory_order_relaxed);
-    if (work.ack) work.ack(st, work);
-    work = Work{};
+    for (Work& w : group) {
+      if (st.ok()) w.source->counters().stored.fetch_add(w.batch.size(), std::memory_order_relaxed);
+      if (w.ack) w.ack(st, w);
+    }
+    group.clear();
   }
 }
 

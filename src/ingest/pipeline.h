@@ -155,6 +155,8 @@ class WorkQueue {
   bool Push(Work& work);
   // Blocks while empty; false when closed and empty.
   bool Pop(Work& out);
+  // Pops the first item only if there is one and `take` accepts it; never blocks.
+  bool TryPopIf(const std::function<bool(const Work&)>& take, Work& out);
   void Close();
   std::size_t size() const;
   std::size_t capacity() const { return capacity_; }

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <mutex>
+#include <span>
 
 #include "core/time.h"
 #include "ingest/sources/test_util.h"
@@ -123,6 +126,59 @@ TEST_F(PipelineTest, FailedWritesAreRetriedUnlessFailFast) {
   EXPECT_FALSE(acked2.get_future().get());
   p.Stop();
   EXPECT_EQ(sink_.size(), 1u);
+}
+
+// A sink that takes groups of up to four batches and records their sizes.
+class GroupingSink : public RecordingSink {
+ public:
+  std::size_t write_group_limit() const override { return 4; }
+  Status WriteGroup(std::span<const event::PreparedWrite> writes) override {
+    {
+      std::lock_guard lock(group_mu_);
+      groups_.push_back(writes.size());
+    }
+    for (const auto& w : writes) MEDSOC_TRY(Write(*w.batch));
+    return Ok();
+  }
+  std::vector<std::size_t> groups() const {
+    std::lock_guard lock(group_mu_);
+    return groups_;
+  }
+
+ private:
+  mutable std::mutex group_mu_;
+  std::vector<std::size_t> groups_;
+};
+
+TEST_F(PipelineTest, WaitingBatchesAreWrittenAsGroupsButFailFastOnesAlone) {
+  GroupingSink sink;
+  sink.Close();  // the first write blocks until the rest is queued behind it
+  Pipeline p({.parse_workers = 1, .sink_queue_batches = 32}, registry_, sink);
+  auto src = p.AddSource({.name = "a", .format = "testfmt"});
+  ASSERT_TRUE(p.Start().ok());
+  std::atomic<int> ok{0}, failed{0};
+  auto submit = [&](bool fail_fast) {
+    Work w = MakeWork(*src, {"ok"});
+    w.fail_fast = fail_fast;
+    w.ack = [&](const Status& st, const Work&) { (st.ok() ? ok : failed).fetch_add(1); };
+    ASSERT_TRUE(p.TrySubmit(w));
+  };
+  submit(false);
+  ASSERT_TRUE(sink.WaitForWrites(1));
+  for (int i = 0; i < 9; ++i) submit(false);
+  submit(true);
+  for (int i = 0; i < 5000 && p.sink_queue_depth() < 10; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(p.sink_queue_depth(), 10u);
+  sink.Open();
+  ASSERT_TRUE(sink.WaitFor(11));
+  p.Stop();
+  // The first alone (it was being written), then 4 + 4 + 1 (the next is fail_fast), then the
+  // fail_fast one alone: every batch acknowledged once.
+  EXPECT_EQ(sink.groups(), (std::vector<std::size_t>{4, 4}));
+  EXPECT_EQ(sink.writes(), 11);
+  EXPECT_EQ(ok.load(), 11);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ((*src)->counters().stored.load(), 11u);
 }
 
 TEST_F(PipelineTest, StopDrainsEverythingQueued) {

@@ -678,11 +678,12 @@ Status SqliteEventStore::Write(const event::Batch& batch) {
     work(0, rng_());
     for (auto& t : helpers) t.join();
   }
-  return InsertBlocks(jobs);
+  std::vector<const BlockJob*> pointers;
+  for (const BlockJob& job : jobs) pointers.push_back(&job);
+  return InsertBlocks(std::move(pointers));
 }
 
 std::shared_ptr<const event::PreparedBatch> SqliteEventStore::Prepare(const event::Batch& batch) {
-  if (batch.empty()) return nullptr;
   (void)ColumnIds();
   (void)MessageId();
   const core::Timestamp now = core::Now();
@@ -690,6 +691,7 @@ std::shared_ptr<const event::PreparedBatch> SqliteEventStore::Prepare(const even
   auto prepared = std::make_shared<PreparedBlocks>();
   prepared->jobs = PlanBlocks(batch, now, core::Days(std::max(1, options_.retention_days)),
                               std::clamp<std::size_t>(settings_.block_rows, 1, kMaxBlockRows), 1, rows);
+  if (prepared->jobs.empty()) return prepared;
   std::unique_ptr<BlockWriter> w;
   {
     std::lock_guard lock(spare_mu_);
@@ -700,50 +702,62 @@ std::shared_ptr<const event::PreparedBatch> SqliteEventStore::Prepare(const even
   }
   if (!w) w = std::make_unique<BlockWriter>();
   thread_local std::mt19937_64 rng(std::random_device{}());
-  bool ok = true;
   for (BlockJob& job : prepared->jobs) {
     EncodeBlock(batch, rows, *w, rng, now.ns, settings_.zstd_level, job);
-    if (!job.status.ok()) {
-      ok = false;  // Write will encode again and report it
-      break;
-    }
+    if (!job.status.ok()) break;  // WritePrepared reports it
   }
   {
     std::lock_guard lock(spare_mu_);
     spare_writers_.push_back(std::move(w));
   }
-  if (!ok) return nullptr;
   return prepared;
 }
 
 Status SqliteEventStore::WritePrepared(const event::Batch& batch, const event::PreparedBatch* prepared) {
-  const auto* blocks = dynamic_cast<const PreparedBlocks*>(prepared);
-  if (blocks == nullptr) return Write(batch);
-  std::unique_lock lock(write_mu_);
-  return InsertBlocks(blocks->jobs);
+  const event::PreparedWrite one{&batch, prepared};
+  return WriteGroup(std::span<const event::PreparedWrite>(&one, 1));
 }
 
-Status SqliteEventStore::InsertBlocks(const std::vector<BlockJob>& jobs) {
-  for (const BlockJob& job : jobs)
-    if (!job.status.ok()) return job.status;
+Status SqliteEventStore::WriteGroup(std::span<const event::PreparedWrite> writes) {
+  // Batches that come unprepared (or prepared by someone else) are prepared here.
+  std::vector<std::shared_ptr<const event::PreparedBatch>> own;
+  std::vector<const BlockJob*> jobs;
+  for (const event::PreparedWrite& w : writes) {
+    const auto* blocks = dynamic_cast<const PreparedBlocks*>(w.prepared);
+    if (blocks == nullptr) {
+      own.push_back(Prepare(*w.batch));
+      blocks = static_cast<const PreparedBlocks*>(own.back().get());
+    }
+    for (const BlockJob& job : blocks->jobs) jobs.push_back(&job);
+  }
+  if (jobs.empty()) return Ok();
+  std::unique_lock lock(write_mu_);
+  return InsertBlocks(jobs);
+}
 
-  // Then the partitions, each in one transaction, all opened before the first insert so that a
-  // failure before the commits leaves nothing.
+Status SqliteEventStore::InsertBlocks(std::vector<const BlockJob*> jobs) {
+  for (const BlockJob* job : jobs)
+    if (!job->status.ok()) return job->status;
+  // One transaction per partition: the jobs of one day together, each day's in their order.
+  std::stable_sort(jobs.begin(), jobs.end(), [](const BlockJob* a, const BlockJob* b) { return a->day < b->day; });
+
+  // All transactions are opened before the first insert, so that a failure before the commits
+  // leaves nothing.
   struct Tx {
     Conn* conn;
     std::optional<Transaction> tx;
   };
   std::vector<Tx> txs;
   for (std::size_t k = 0; k < jobs.size(); ++k) {
-    if (k > 0 && jobs[k].day == jobs[k - 1].day) continue;
-    MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(jobs[k].day));
+    if (k > 0 && jobs[k]->day == jobs[k - 1]->day) continue;
+    MEDSOC_ASSIGN_OR_RETURN(Conn * conn, Writer(jobs[k]->day));
     MEDSOC_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*conn->db));
     txs.push_back(Tx{conn, std::move(tx)});
   }
   std::size_t tx_index = 0;
   for (std::size_t k = 0; k < jobs.size(); ++k) {
-    if (k > 0 && jobs[k].day != jobs[k - 1].day) ++tx_index;
-    const BlockJob& job = jobs[k];
+    if (k > 0 && jobs[k]->day != jobs[k - 1]->day) ++tx_index;
+    const BlockJob& job = *jobs[k];
     MEDSOC_TRY(InsertBlock(*txs[tx_index].conn->db, job.tenant, job.min_time, job.max_time,
                            static_cast<std::int64_t>(job.end - job.begin), 1, job.done));
   }

@@ -629,7 +629,7 @@ void WriteLegacyPartition(const std::string& path) {
   }
 }
 
-TEST_F(BlockStoreTest, PreparedOnOtherThreadsAnswersAsWrite) {
+TEST_F(BlockStoreTest, PreparedOnOtherThreadsAndGroupCommitsAnswerAsWrite) {
   // The pipeline prepares (encodes) batches on its parse workers, in parallel, and writes them in
   // its own order: the same events as plain Writes, whatever thread prepared which batch.
   std::vector<Batch> batches(12);
@@ -649,11 +649,19 @@ TEST_F(BlockStoreTest, PreparedOnOtherThreadsAnswersAsWrite) {
       });
     for (auto& t : threads) t.join();
   }
-  for (std::size_t i = batches.size(); i-- > 0;) {
+  // Newest first: the last four one by one, the rest as group commits of four (each group spans
+  // both days and both tenants: one transaction per partition).
+  for (std::size_t i = batches.size(); i-- > 8;) {
     ASSERT_NE(prepared[i], nullptr);
     ASSERT_TRUE(store_->WritePrepared(batches[i], prepared[i].get()).ok());
   }
-  ExpectSameAnswers(want, AllAnswers(false), "prepared batches");
+  for (std::size_t first : {4, 0}) {
+    std::vector<event::PreparedWrite> group;
+    for (std::size_t i = first; i < first + 4; ++i) group.push_back({&batches[i], prepared[i].get()});
+    group[1].prepared = nullptr;  // one unprepared: prepared by the group write itself
+    ASSERT_TRUE(store_->WriteGroup(group).ok());
+  }
+  ExpectSameAnswers(want, AllAnswers(false), "prepared batches and group commits");
   // Nothing prepared: WritePrepared is Write.
   ASSERT_TRUE(store_->WritePrepared(Generated(5, 22), nullptr).ok());
   EXPECT_EQ(*store_->Count(TenantScope::Of("h1"), Q("")) + *store_->Count(TenantScope::Of("h2"), Q("")), 605);
