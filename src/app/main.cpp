@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   // term documents). glibc would mmap and munmap each one and fault in fresh zeroed pages every
   // time; kept in the heap they are reused (syslog end to end: +3-6 %, bench/syslog_e2e.sh).
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
   CLI::App cli{"medsoc — security operations for hospitals (医院安全运营平台)", "medsoc"};
   cli.require_subcommand(1);
   GlobalFlags g;

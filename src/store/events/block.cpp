@@ -344,8 +344,10 @@ Result<BlockWriter::Finished> BlockWriter::Finish(int zstd_level) {
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
   ZSTD_CCtx_setPledgedSrcSize(cctx, header.size() + payload_.size());
   Finished out;
-  out.data.resize(ZSTD_compressBound(header.size() + payload_.size()));
-  ZSTD_outBuffer ob{out.data.data(), out.data.size(), 0};
+  // Into the writer's scratch, then copied at its exact size: the frame may wait in the pipeline's
+  // sink queue (prepared batches), where a string sized by compressBound would hold ~20x its bytes.
+  frame_.resize(ZSTD_compressBound(header.size() + payload_.size()));
+  ZSTD_outBuffer ob{frame_.data(), frame_.size(), 0};
   for (int part = 0; part < 2; ++part) {
     const std::string& src = part == 0 ? header : payload_;
     ZSTD_inBuffer ib{src.data(), src.size(), 0};
@@ -356,7 +358,8 @@ Result<BlockWriter::Finished> BlockWriter::Finish(int zstd_level) {
       if (mode == ZSTD_e_continue ? ib.pos == ib.size : left == 0) break;
     }
   }
-  out.data.resize(ob.pos);
+  out.data.assign(frame_.data(), ob.pos);
+  if (frame_.capacity() > 2 * kMaxBlockPayloadBytes) std::string().swap(frame_);
   out.terms = FinishTerms();
   return out;
 }

@@ -110,6 +110,7 @@ class BlockWriter {
  private:
   struct Terms;
   std::string payload_;
+  std::string frame_;  // zstd output scratch
   std::string tenant_;
   std::size_t rows_ = 0;
   std::int64_t min_time_ = INT64_MAX;
