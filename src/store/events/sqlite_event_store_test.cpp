@@ -425,7 +425,8 @@ const char* kDifferentialQueries[] = {
     "raw-only-1", "message:denied", "message:raw", "login AND host.name:host3", "xyzzy AND NOT user.name:*",
     "login OR xyzzy", "NOT login", "NOT (login OR 患者)", "患者 AND source.ip:10.0.1.0/24",
     "denied AND source.port:[100 TO 900]", "host.name:host1", "host.name:HOST*", "user.name:USER2",
-    "source.ip:10.0.2.0/24", "source.ip:10.0.3.7", "source.port:1234", "source.port:12.5", "source:test",
+    "source.ip:10.0.2.0/24", "source.ip:10.0.3.7", "source.ip:0.0.0.0/0", "source.ip:10.0.0.0/8",
+    "source.ip:\"::ffff:0:0/96\"", "source.ip:\"::/8\"", "source.port:1234", "source.port:12.5", "source:test",
     "observer.vendor:huawei AND session", "failed AND (host.name:host1 OR host.name:host2)", "*ogin fail*",
     "@timestamp:2024-03-02 AND opened", "session AND drop AND policy", "message:登录 OR 导出"};
 
@@ -513,6 +514,8 @@ TEST_F(BlockStoreTest, EveryQueryKindAnswersAlikeWhateverTheBlockSizeAndTheTermI
   EXPECT_EQ(reference.at("h1 xyzzy").find("count 0\n"), std::string::npos);  // the rare word occurs
   EXPECT_EQ(reference.at("h1 login OR xyzzy").find("count 0\n"), std::string::npos);
   EXPECT_EQ(reference.at("h1 source.ip:10.0.2.0/24").find("count 0\n"), std::string::npos);
+  EXPECT_EQ(reference.at("h1 source.ip:0.0.0.0/0").find("count 0\n"), std::string::npos);
+  EXPECT_EQ(reference.at("h1 source.ip:\"::ffff:0:0/96\"").find("count 0\n"), std::string::npos);
   EXPECT_NE(reference.at("h1 source.port:12.5").find("count 0\n"), std::string::npos);
 
   OpenWith({.sync_full = false});
